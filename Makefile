@@ -1,0 +1,48 @@
+# Set-up and everyday commands. Each target creates .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint bench models clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -e '.[test]'
+	touch $@ $(RUN_STAMP)
+
+## Run the main job on the built-in demo source (no camera or network needed).
+demo: $(RUN_STAMP)
+	$(BIN)/burnout-tui analyze demo --db demo.duckdb
+
+## Lint, type-check and run the test suite.
+test: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## Speed and memory table (needs BURNOUT_TUI_DATA for the shared clip).
+bench: $(TEST_STAMP)
+	BURNOUT_TUI_DATA=$${BURNOUT_TUI_DATA:-../shared/data} $(BIN)/python -m tools.bench
+
+## Regenerate models/*.onnx from the upstream weights.
+models: $(TEST_STAMP)
+	$(BIN)/python -m tools.convert_models --out models
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,95 @@
+"""The `burnout-tui` command line.
+
+Every heavy import (ONNX Runtime, OpenCV, DuckDB, Textual) happens inside the command
+that needs it, so `burnout-tui --help` and shell completion stay instant, and headless
+commands never load the TUI.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from burnout_tui import __version__
+from burnout_tui.errors import UserError
+
+if TYPE_CHECKING:
+    from burnout_tui.config import Config
+
+DB_ENV = "BURNOUT_TUI_DB"
+
+
+@dataclass
+class CliState:
+    config_path: Path | None
+
+    def config(self) -> Config:
+        from burnout_tui.config import load_config
+
+        return load_config(self.config_path)
+
+
+class FriendlyGroup(click.Group):
+    """Turns UserError into click's one-line `Error: ...` instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as error:
+            raise click.ClickException(str(error)) from error
+
+
+def db_option(function: Any) -> Any:
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar=DB_ENV,
+        default=None,
+        help=f"DuckDB file (default: store.path in the config, ./sessions.duckdb; env {DB_ENV}).",
+    )(function)
+
+
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="burnout-tui")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML config file (default lookup: ./burnout-tui.toml, pyproject.toml, user config dir).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """Camera-based burnout / prolonged-stress proxy, checked against validated surveys.
+
+    A research tool, not a diagnosis.
+    """
+    if config_path is not None and not config_path.is_file():
+        raise click.ClickException(f"no such config file: {config_path}")
+    ctx.obj = CliState(config_path)
+
+
+@cli.command()
+@click.argument("video", metavar="VIDEO")
+@click.option("--user", default="default", show_default=True, help="Whose session this is.")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.pass_obj
+def analyze(state: CliState, video: str, user: str, db_path: Path | None, as_json: bool) -> None:
+    """Analyse a video file (or `demo`) as fast as possible and store one session."""
+    from burnout_tui.commands.analyze import analyze_command
+
+    analyze_command(state.config(), video, user, db_path, as_json)
+
+
+def main() -> None:
+    cli(prog_name="burnout-tui")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

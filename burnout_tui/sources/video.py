@@ -1,0 +1,74 @@
+"""Files, cameras and streams, all read through OpenCV's VideoCapture (FFmpeg / V4L2)."""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from burnout_tui.sources.frame import Frame
+from burnout_tui.sources.spec import SourceError, SourceKind, SourceSpec
+
+FALLBACK_FPS = 25.0
+"""Used when a container or camera reports no frame rate (OpenCV then says 0)."""
+
+MAX_PLAUSIBLE_FPS = 240.0
+"""Some streams report absurd rates (e.g. 90000, the RTP clock); treat those as unknown."""
+
+
+class VideoSource:
+    """A cv2.VideoCapture with the first frame read eagerly.
+
+    Reading the first frame at open time is what turns "not a video", "unsupported codec"
+    and "camera busy" into one clear error before any session is created.
+    """
+
+    def __init__(self, spec: SourceSpec) -> None:
+        self.label = spec.label
+        self.live = spec.kind is not SourceKind.FILE
+        if spec.kind is SourceKind.CAMERA:
+            assert spec.camera_index is not None
+            capture = cv2.VideoCapture(spec.camera_index)
+        else:
+            capture = cv2.VideoCapture(spec.value, cv2.CAP_FFMPEG)
+        if not capture.isOpened():
+            capture.release()
+            raise SourceError(_open_failure(spec))
+        ok, first = capture.read()
+        if not ok or first is None:
+            capture.release()
+            raise SourceError(_open_failure(spec))
+        self._capture = capture
+        fps = float(capture.get(cv2.CAP_PROP_FPS))
+        self.fps = fps if 0 < fps <= MAX_PLAUSIBLE_FPS else FALLBACK_FPS
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count: int | None = count if (not self.live and count > 0) else None
+        self._pending: npt.NDArray[np.uint8] | None = np.ascontiguousarray(first)
+        self._index = 0
+        self._started = time.monotonic()
+
+    def read(self) -> Frame | None:
+        if self._pending is not None:
+            image, self._pending = self._pending, None
+        else:
+            ok, decoded = self._capture.read()
+            if not ok or decoded is None:
+                return None
+            image = np.ascontiguousarray(decoded)
+        ts = time.monotonic() - self._started if self.live else self._index / self.fps
+        frame = Frame(self._index, ts, image)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+def _open_failure(spec: SourceSpec) -> str:
+    if spec.kind is SourceKind.CAMERA:
+        return f"cannot open {spec.label}: no camera there, or another program is using it"
+    if spec.kind is SourceKind.STREAM:
+        return f"cannot open stream {spec.value}: unreachable or not a video stream"
+    return f"cannot read {spec.value}: not a video file, or a codec OpenCV cannot decode"
