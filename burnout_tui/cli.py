@@ -7,6 +7,7 @@ commands never load the TUI.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from burnout_tui.config import Config
 
 DB_ENV = "BURNOUT_TUI_DB"
+
+PRIVATE_UMASK = 0o077
+"""Session data is biometric: every file this process creates (the database, DuckDB's
+`.wal`, which is recreated at each checkpoint, exports, plots) is readable by its owner only."""
 
 
 @dataclass
@@ -88,6 +93,7 @@ def analyze(state: CliState, video: str, user: str, db_path: Path | None, as_jso
 
 
 def main() -> None:
+    os.umask(PRIVATE_UMASK)
     cli(prog_name="burnout-tui")
 
 

@@ -14,6 +14,11 @@ from burnout_tui.sources.spec import SourceError, SourceKind, SourceSpec
 FALLBACK_FPS = 25.0
 """Used when a container or camera reports no frame rate (OpenCV then says 0)."""
 
+OPENCV_LOG_LEVEL = cv2.utils.logging.LOG_LEVEL_ERROR
+"""OpenCV warns on stderr for every backend it tries; our own one-line errors say it better."""
+
+cv2.utils.logging.setLogLevel(OPENCV_LOG_LEVEL)
+
 MAX_PLAUSIBLE_FPS = 240.0
 """Some streams report absurd rates (e.g. 90000, the RTP clock); treat those as unknown."""
 

@@ -1,0 +1,136 @@
+"""Plain functions for the rows that are not frames: users, sessions, markers, surveys.
+
+Each takes a connection or a cursor, so a thread passes its own `con.cursor()`.
+Timestamps are written in UTC by the database itself, so every row shares one clock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import duckdb
+
+from burnout_tui.store.database import StoreError
+
+FinalStatus = Literal["complete", "failed"]
+FINAL_STATUSES: tuple[str, ...] = ("complete", "failed")
+
+
+def _one_int(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> int | None:
+    row = con.execute(sql, params).fetchone()
+    return None if row is None else int(row[0])
+
+
+def get_or_create_user(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    if not name.strip():
+        raise ValueError("a user name must not be blank")
+    existing = _one_int(con, "SELECT user_id FROM users WHERE name = ?", [name])
+    if existing is not None:
+        return existing
+    created = _one_int(con, "INSERT INTO users (name) VALUES (?) RETURNING user_id", [name])
+    assert created is not None, "INSERT ... RETURNING returns the new row"
+    return created
+
+
+def start_session(
+    con: duckdb.DuckDBPyConnection,
+    user_id: int,
+    source: str,
+    config_json: str,
+    notes: str | None = None,
+) -> int:
+    """Create a session in status 'running'; it stays so until finish_session."""
+    session_id = _one_int(
+        con,
+        "INSERT INTO sessions (user_id, source, config_json, notes) VALUES (?, ?, ?, ?)"
+        " RETURNING session_id",
+        [user_id, source, config_json, notes],
+    )
+    assert session_id is not None, "INSERT ... RETURNING returns the new row"
+    return session_id
+
+
+def finish_session(
+    con: duckdb.DuckDBPyConnection,
+    session_id: int,
+    frames_total: int,
+    status: FinalStatus = "complete",
+) -> None:
+    """Close a running session. Call after the FrameWriter is flushed or closed, so a
+    'complete' session never lacks rows."""
+    if status not in FINAL_STATUSES:
+        raise ValueError(f"status must be one of {FINAL_STATUSES}, got {status!r}")
+    updated = _one_int(
+        con,
+        "UPDATE sessions SET status = ?, frames_total = ?,"
+        " ended_at = current_timestamp AT TIME ZONE 'UTC'"
+        " WHERE session_id = ? AND status = 'running' RETURNING session_id",
+        [status, frames_total, session_id],
+    )
+    if updated is None:
+        raise StoreError(f"session {session_id} does not exist or is already finished")
+
+
+def delete_session(con: duckdb.DuckDBPyConnection, session_id: int) -> None:
+    """Remove a session and its frames and markers atomically, e.g. after a failed
+    analysis, so nothing half-written can pass for a result. Surveys linked to it are
+    kept and unlinked: they are answers a person gave, not derived data. Close the
+    session's FrameWriter first, or rows it writes later will be orphans."""
+    con.begin()
+    try:
+        con.execute("DELETE FROM frames WHERE session_id = ?", [session_id])
+        con.execute("DELETE FROM markers WHERE session_id = ?", [session_id])
+        con.execute("UPDATE surveys SET session_id = NULL WHERE session_id = ?", [session_id])
+        con.execute("DELETE FROM sessions WHERE session_id = ?", [session_id])
+        con.commit()
+    except duckdb.Error:
+        con.rollback()
+        raise
+
+
+def add_marker(con: duckdb.DuckDBPyConnection, session_id: int, ts: float, note: str) -> None:
+    """`ts` is seconds from the session start, on the same clock as frames.ts."""
+    con.execute("INSERT INTO markers VALUES (?, ?, ?)", [session_id, ts, note])
+
+
+def add_survey(
+    con: duckdb.DuckDBPyConnection,
+    user_id: int,
+    instrument: str,
+    taken_at: datetime,
+    answers: Mapping[str, Any],
+    *,
+    subscales: Mapping[str, float] | None = None,
+    total: float | None = None,
+    burnout_01: float | None = None,
+    session_id: int | None = None,
+) -> int:
+    """Store one completed questionnaire; returns its survey_id.
+
+    `taken_at` must carry a time zone: a naive time could be local or UTC, and guessing
+    wrong would shift surveys against sessions by hours. `burnout_01` is the instrument's
+    burnout measure rescaled to [0, 1], the value compared with the camera proxy.
+    """
+    if taken_at.tzinfo is None or taken_at.utcoffset() is None:
+        raise ValueError("taken_at must be timezone-aware")
+    utc = taken_at.astimezone(timezone.utc).replace(tzinfo=None)
+    survey_id = _one_int(
+        con,
+        "INSERT INTO surveys (user_id, session_id, instrument, taken_at, answers, subscales,"
+        " total, burnout_01) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING survey_id",
+        [
+            user_id,
+            session_id,
+            instrument,
+            utc,
+            json.dumps(dict(answers)),
+            None if subscales is None else json.dumps(dict(subscales)),
+            total,
+            burnout_01,
+        ],
+    )
+    assert survey_id is not None, "INSERT ... RETURNING returns the new row"
+    return survey_id

@@ -1,0 +1,115 @@
+"""One row of the `frames` table, and how a scored face becomes one.
+
+The store depends on the pipeline's results only through the small protocols below, so
+importing the store never loads the vision models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from burnout_tui.store.schema import FEATURE_COLUMNS, PROBABILITY_COLUMNS
+
+
+class DetectedFace(Protocol):
+    @property
+    def box(self) -> tuple[int, int, int, int]: ...
+
+    @property
+    def score(self) -> float: ...
+
+
+class ScoredFace(Protocol):
+    """What `FrameRow.from_result` reads from the pipeline's per-face result."""
+
+    @property
+    def track_id(self) -> int: ...
+
+    @property
+    def face(self) -> DetectedFace: ...
+
+    @property
+    def probs(self) -> npt.NDArray[Any]: ...
+
+    @property
+    def features(self) -> npt.NDArray[Any]: ...
+
+    @property
+    def frame_score(self) -> float: ...
+
+    @property
+    def rolling_score(self) -> float: ...
+
+    @property
+    def forecast(self) -> float | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRow:
+    """Field names are the `frames` column names; the writer relies on that."""
+
+    session_id: int
+    frame_index: int
+    ts: float
+    track_id: int
+    box_x: int
+    box_y: int
+    box_w: int
+    box_h: int
+    det_score: float
+    p_angry: float
+    p_disgust: float
+    p_fear: float
+    p_happy: float
+    p_sad: float
+    p_surprise: float
+    p_neutral: float
+    roll_deg: float | None
+    yaw: float | None
+    mouth_width: float | None
+    eye_mouth: float | None
+    eye_open: float | None
+    mouth_open: float | None
+    frame_score: float
+    rolling_score: float
+    forecast: float | None = None
+
+    @classmethod
+    def from_result(
+        cls, session_id: int, frame_index: int, ts: float, result: ScoredFace
+    ) -> FrameRow:
+        """Build a row from a pipeline FaceResult.
+
+        The feature vector is matched to FEATURE_COLUMNS by position; a length mismatch
+        means a feature was added without its migration, and fails loudly here rather
+        than storing values under the wrong names.
+        """
+        probs = np.asarray(result.probs, dtype=np.float64).ravel()
+        features = np.asarray(result.features, dtype=np.float64).ravel()
+        if probs.size != len(PROBABILITY_COLUMNS):
+            raise ValueError(f"expected {len(PROBABILITY_COLUMNS)} probabilities, got {probs.size}")
+        if features.size != len(FEATURE_COLUMNS):
+            raise ValueError(
+                f"expected {len(FEATURE_COLUMNS)} features {FEATURE_COLUMNS}, got {features.size}"
+            )
+        x, y, w, h = (int(v) for v in result.face.box)
+        return cls(
+            session_id=session_id,
+            frame_index=frame_index,
+            ts=float(ts),
+            track_id=int(result.track_id),
+            box_x=x,
+            box_y=y,
+            box_w=w,
+            box_h=h,
+            det_score=float(result.face.score),
+            **dict(zip(PROBABILITY_COLUMNS, probs.tolist(), strict=True)),
+            **dict(zip(FEATURE_COLUMNS, features.tolist(), strict=True)),
+            frame_score=float(result.frame_score),
+            rolling_score=float(result.rolling_score),
+            forecast=None if result.forecast is None else float(result.forecast),
+        )

@@ -1,0 +1,145 @@
+"""The database schema as an append-only list of migrations.
+
+Migration N (1-based) is `MIGRATIONS[N - 1]`. A released migration is never edited:
+databases in the field have already run it. To change the schema, append a new string;
+for a new per-face feature that is one line,
+
+    "ALTER TABLE frames ADD COLUMN new_feature DOUBLE;",
+
+plus a field of the same name on `FrameRow` (the writer inserts by column name, so
+column order never matters). The SQL is written out literally instead of being generated
+from constants such as EMOTIONS, so editing a constant can never rewrite history.
+
+Design notes:
+- Timestamps are TIMESTAMP (no zone) in UTC.
+- `frames` holds one row per detected face per frame; frames without a face are not
+  stored, `sessions.frames_total` counts them. It has no key or index: rows arrive in
+  session order, so DuckDB's per-block min/max already prunes by session, and an index
+  would slow the bulk inserts and grow with every frame.
+- Only `users` is the target of foreign keys. DuckDB refuses to delete a parent row in
+  the same transaction as its children, which `delete_session` must do atomically, so
+  rows pointing at a session are kept consistent by the repository functions instead.
+- `session_metrics` lists every session, with its status: a running session's figures
+  are useful live, and readers that want finished work filter on status = 'complete'.
+  `duration_s` is wall-clock time (NULL while running); for `analyze` that is how long
+  the analysis took, not the video's length (see max(frames.ts) for that).
+"""
+
+from __future__ import annotations
+
+from burnout_tui import EMOTIONS
+
+PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{name}" for name in EMOTIONS)
+
+FEATURE_COLUMNS: tuple[str, ...] = (
+    "roll_deg",
+    "yaw",
+    "mouth_width",
+    "eye_mouth",
+    "eye_open",
+    "mouth_open",
+)
+"""Stored names of the per-face geometry features, in the order of the feature vector."""
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE SEQUENCE user_id_seq START 1;
+    CREATE TABLE users (
+        user_id INTEGER PRIMARY KEY DEFAULT nextval('user_id_seq'),
+        name VARCHAR NOT NULL UNIQUE,
+        created_at TIMESTAMP NOT NULL DEFAULT (current_timestamp AT TIME ZONE 'UTC')
+    );
+
+    CREATE SEQUENCE session_id_seq START 1;
+    CREATE TABLE sessions (
+        session_id INTEGER PRIMARY KEY DEFAULT nextval('session_id_seq'),
+        user_id INTEGER NOT NULL REFERENCES users (user_id),
+        source VARCHAR NOT NULL,
+        started_at TIMESTAMP NOT NULL DEFAULT (current_timestamp AT TIME ZONE 'UTC'),
+        ended_at TIMESTAMP,
+        status VARCHAR NOT NULL DEFAULT 'running'
+            CHECK (status IN ('running', 'complete', 'failed')),
+        frames_total INTEGER,
+        config_json VARCHAR,
+        notes VARCHAR
+    );
+
+    CREATE TABLE frames (
+        session_id INTEGER NOT NULL,
+        frame_index INTEGER NOT NULL,
+        ts DOUBLE NOT NULL,
+        track_id INTEGER NOT NULL,
+        box_x INTEGER NOT NULL,
+        box_y INTEGER NOT NULL,
+        box_w INTEGER NOT NULL,
+        box_h INTEGER NOT NULL,
+        det_score DOUBLE NOT NULL,
+        p_angry DOUBLE NOT NULL,
+        p_disgust DOUBLE NOT NULL,
+        p_fear DOUBLE NOT NULL,
+        p_happy DOUBLE NOT NULL,
+        p_sad DOUBLE NOT NULL,
+        p_surprise DOUBLE NOT NULL,
+        p_neutral DOUBLE NOT NULL,
+        roll_deg DOUBLE,
+        yaw DOUBLE,
+        mouth_width DOUBLE,
+        eye_mouth DOUBLE,
+        eye_open DOUBLE,
+        mouth_open DOUBLE,
+        frame_score DOUBLE NOT NULL,
+        rolling_score DOUBLE NOT NULL,
+        forecast DOUBLE
+    );
+
+    CREATE TABLE markers (
+        session_id INTEGER NOT NULL,
+        ts DOUBLE NOT NULL,
+        note VARCHAR NOT NULL
+    );
+
+    CREATE SEQUENCE survey_id_seq START 1;
+    CREATE TABLE surveys (
+        survey_id INTEGER PRIMARY KEY DEFAULT nextval('survey_id_seq'),
+        user_id INTEGER NOT NULL REFERENCES users (user_id),
+        session_id INTEGER,
+        instrument VARCHAR NOT NULL,
+        taken_at TIMESTAMP NOT NULL,
+        answers JSON NOT NULL,
+        subscales JSON,
+        total DOUBLE,
+        burnout_01 DOUBLE CHECK (burnout_01 BETWEEN 0 AND 1)
+    );
+
+    CREATE VIEW session_metrics AS
+    SELECT
+        s.session_id,
+        u.name AS user_name,
+        s.source,
+        s.status,
+        s.started_at,
+        s.ended_at,
+        epoch(s.ended_at) - epoch(s.started_at) AS duration_s,
+        coalesce(f.valid_frames, 0) AS valid_frames,
+        s.frames_total,
+        f.mean_score,
+        f.min_score,
+        f.max_score,
+        f.std_score,
+        f.volatility
+    FROM sessions AS s
+    JOIN users AS u USING (user_id)
+    LEFT JOIN (
+        SELECT
+            session_id,
+            count(DISTINCT frame_index) AS valid_frames,
+            avg(frame_score) AS mean_score,
+            min(frame_score) AS min_score,
+            max(frame_score) AS max_score,
+            stddev_pop(frame_score) AS std_score,
+            var_pop(frame_score) AS volatility
+        FROM frames
+        GROUP BY session_id
+    ) AS f USING (session_id);
+    """,
+)
