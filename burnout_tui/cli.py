@@ -37,6 +37,10 @@ class CliState:
 
         return load_config(self.config_path)
 
+    def db_path(self, config: Config, db_path: Path | None) -> Path:
+        """--db or BURNOUT_TUI_DB win over the config file's store.path."""
+        return db_path if db_path is not None else Path(config.store.path)
+
 
 class FriendlyGroup(click.Group):
     """Turns UserError into click's one-line `Error: ...` instead of a traceback."""
@@ -89,7 +93,45 @@ def analyze(state: CliState, video: str, user: str, db_path: Path | None, as_jso
     """Analyse a video file (or `demo`) as fast as possible and store one session."""
     from burnout_tui.commands.analyze import analyze_command
 
-    analyze_command(state.config(), video, user, db_path, as_json)
+    config = state.config()
+    analyze_command(config, video, user, state.db_path(config, db_path), as_json)
+
+
+@cli.command()
+@click.option("--instrument", "instrument_id", metavar="ID", help="Instrument id, e.g. cbi, pss10, mbi, checkin.")
+@click.option("--user", default="default", show_default=True, help="Who answered.")
+@click.option("--answers", "answers_text", metavar="N,N,...", help="One whole number per item, in order.")
+@click.option("--session", "session_id", type=int, default=None, help="Link to this session id.")
+@click.option("--list", "list_only", is_flag=True, help="List the available instruments and exit.")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def survey(
+    state: CliState,
+    instrument_id: str | None,
+    user: str,
+    answers_text: str | None,
+    session_id: int | None,
+    list_only: bool,
+    db_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Score and store a survey (CBI, PSS-10, MBI totals, quick check-in).
+
+    Give --answers to enter a sitting non-interactively; the monitor's `s` key asks the
+    same questions in a keyboard form.
+    """
+    from burnout_tui.commands import survey as survey_commands
+
+    if list_only:
+        survey_commands.list_command(as_json)
+        return
+    if instrument_id is None or answers_text is None:
+        raise click.UsageError("give --instrument and --answers (or --list to see instruments)")
+    config = state.config()
+    survey_commands.survey_command(
+        config, state.db_path(config, db_path), instrument_id, user, answers_text, session_id, as_json
+    )
 
 
 def main() -> None:

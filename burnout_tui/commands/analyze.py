@@ -17,16 +17,11 @@ from burnout_tui.sources import FrameSource, open_source, parse_source
 from burnout_tui.store import open_database
 
 
-def resolve_db_path(config: Config, db_path: Path | None) -> Path:
-    return db_path if db_path is not None else Path(config.store.path)
-
-
 def analyze_command(
-    config: Config, video: str, user: str, db_path: Path | None, as_json: bool
+    config: Config, video: str, user: str, path: Path, as_json: bool
 ) -> None:
     spec = parse_source(video)
     source = open_source(spec)
-    path = resolve_db_path(config, db_path)
     created = not path.exists()
     with ExitStack() as stack:
         stack.callback(source.close)
