@@ -1,0 +1,59 @@
+"""`burnout-tui survey` from a script: stored when valid, refused whole when not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from tests.test_cli import assert_one_line_error, run_cli
+
+
+def test_list_instruments_json() -> None:
+    done = run_cli("survey", "--list", "--json")
+    assert done.returncode == 0, done.stderr
+    ids = {entry["id"] for entry in json.loads(done.stdout)}
+    assert {"cbi", "pss10", "mbi", "checkin"} <= ids
+
+
+def test_pss10_stored_with_scores(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    answers = "2,2,2,2,2,2,2,2,2,2"
+    done = run_cli(
+        "survey", "--instrument", "pss10", "--user", "ana", "--answers", answers,
+        "--db", str(db), "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["total"] == 20
+    assert report["burnout_01"] == 0.5
+    con = duckdb.connect(str(db), read_only=True)
+    row = con.execute(
+        "SELECT u.name, s.instrument, s.total, s.burnout_01, s.answers FROM surveys s"
+        " JOIN users u USING (user_id)"
+    ).fetchall()
+    con.close()
+    assert len(row) == 1
+    name, instrument, total, burnout, raw = row[0]
+    assert (name, instrument, total, burnout) == ("ana", "pss10", 20, 0.5)
+    assert json.loads(raw)["q4"] == 2
+
+
+def test_out_of_range_answer_saves_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    done = run_cli("survey", "--instrument", "checkin", "--answers", "3,11,4", "--db", str(db))
+    assert_one_line_error(done, "out of range")
+    assert not db.exists()
+
+
+def test_unknown_session_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    assert run_cli("survey", "--instrument", "checkin", "--answers", "3,3,3", "--db", str(db)).returncode == 0
+    done = run_cli(
+        "survey", "--instrument", "checkin", "--answers", "3,3,3", "--session", "99", "--db", str(db)
+    )
+    assert_one_line_error(done, "no session 99")
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM surveys").fetchone() == (1,)
+    con.close()
