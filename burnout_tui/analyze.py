@@ -57,6 +57,8 @@ class AnalysisResult:
             "burnout_mean": summary["mean"],
             "burnout_min": summary["min"],
             "burnout_max": summary["max"],
+            "burnout_percent": summary["final_percent"],
+            "level": summary["level"],
             "summary": summary,
             "stage_ms_per_frame": {
                 name: round(total / max(self.frames, 1), 3) for name, total in self.stage_ms.items()

@@ -63,7 +63,11 @@ def db_option(function: Any) -> Any:
     )(function)
 
 
-@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=FriendlyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="burnout-tui")
 @click.option(
     "--config",
@@ -81,6 +85,34 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
     if config_path is not None and not config_path.is_file():
         raise click.ClickException(f"no such config file: {config_path}")
     ctx.obj = CliState(config_path)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(monitor)
+
+
+DEFAULT_SOURCE = "0"
+"""The first camera: what someone running `burnout-tui` with no arguments means."""
+
+
+@cli.command()
+@click.option(
+    "--source",
+    default=DEFAULT_SOURCE,
+    show_default=True,
+    help="Camera index, /dev/videoN, video file, stream URL, or `demo`.",
+)
+@click.option("--user", default="default", show_default=True, help="Who is being monitored.")
+@db_option
+@click.option("--fast", is_flag=True, help="Process a file as fast as possible, not at its frame rate.")
+@click.option("--serve", is_flag=True, help="Serve the monitor to a web browser (textual-serve).")
+@click.pass_obj
+def monitor(
+    state: CliState, source: str, user: str, db_path: Path | None, fast: bool, serve: bool
+) -> None:
+    """Monitor one person live in the terminal (the default command)."""
+    from burnout_tui.tui.run import run_monitor
+
+    config = state.config()
+    run_monitor(config, source, user, state.db_path(config, db_path), fast, serve)
 
 
 @cli.command()

@@ -1,0 +1,136 @@
+"""The monitor's memory of the current session: what the charts and numbers are drawn from.
+
+It is plain Python, fed with the FrameResults the UI drains on each tick, so what the
+screen shows can be tested without a terminal. Scores come from `burnout_tui.scoring`
+exactly as `analyze` computes them; nothing here has its own notion of the proxy.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+from burnout_tui import EMOTIONS
+from burnout_tui.config import LevelsConfig, ScoringConfig
+from burnout_tui.pipeline import FaceResult, FrameResult
+from burnout_tui.scoring import RollingScore, SessionSummary, summarise
+
+HISTORY_FRAMES = 300
+"""Face frames kept per chart: ten seconds at 30 frames/s, a window in which a change of
+expression is still visible as a shape even on an 80-column terminal."""
+
+INITIAL_CAPACITY = 1024
+"""First size of the session's score buffer; it doubles as the session grows."""
+
+
+class ScoreLog:
+    """Every frame score of the session in one growing float64 array.
+
+    The session figure is recomputed from all scores on each tick (as `summarise` does for
+    `analyze`), so they are kept in an array that grows by doubling rather than a list that
+    would be converted to one on every tick.
+    """
+
+    def __init__(self) -> None:
+        self._values: npt.NDArray[np.float64] = np.empty(INITIAL_CAPACITY, dtype=np.float64)
+        self._size = 0
+
+    def extend(self, scores: list[float]) -> None:
+        needed = self._size + len(scores)
+        if needed > self._values.size:
+            grown = np.empty(max(needed, 2 * self._values.size), dtype=np.float64)
+            grown[: self._size] = self._values[: self._size]
+            self._values = grown
+        self._values[self._size : needed] = scores
+        self._size = needed
+
+    @property
+    def values(self) -> npt.NDArray[np.float64]:
+        return self._values[: self._size]
+
+    def __len__(self) -> int:
+        return self._size
+
+
+class LiveSeries:
+    """Per-emotion and burnout histories, the rolling window and the session summary."""
+
+    def __init__(
+        self,
+        scoring: ScoringConfig,
+        levels: LevelsConfig,
+        session_id: int | None = None,
+        history: int = HISTORY_FRAMES,
+    ) -> None:
+        self.scoring = scoring
+        self.levels = levels
+        self.history = history
+        self.reset(session_id)
+
+    def reset(self, session_id: int | None) -> None:
+        """Start over for a new session: the pipeline resets its rolling window then too."""
+        self.session_id = session_id
+        self.frames = 0
+        self.face_frames = 0
+        self.latest: FrameResult | None = None
+        self.latest_face: FaceResult | None = None
+        self._emotions: dict[str, deque[float]] = {
+            name: deque(maxlen=self.history) for name in EMOTIONS
+        }
+        self._burnout: deque[float] = deque(maxlen=self.history)
+        self._rolling = RollingScore(self.scoring)
+        self._scores = ScoreLog()
+        self._summary: SessionSummary | None = None
+
+    def extend(self, results: Iterable[FrameResult]) -> bool:
+        """Add drained results; returns whether any arrived."""
+        scores: list[float] = []
+        arrived = False
+        for result in results:
+            arrived = True
+            self.frames += 1
+            self.latest = result
+            face = result.primary
+            if face is None:
+                continue
+            self.face_frames += 1
+            self.latest_face = face
+            for name, probability in zip(EMOTIONS, face.probs.tolist(), strict=True):
+                self._emotions[name].append(probability)
+            self._rolling.push(face.frame_score)
+            self._burnout.append(self._rolling.percent)
+            scores.append(face.frame_score)
+        if arrived:
+            self._scores.extend(scores)
+            self._summary = None
+        return arrived
+
+    def emotion_history(self, name: str) -> list[float]:
+        return list(self._emotions[name])
+
+    def burnout_history(self) -> list[float]:
+        """Rolling proxy in percent, one value per face frame."""
+        return list(self._burnout)
+
+    @property
+    def faces_now(self) -> int | None:
+        """Faces in the newest frame, or None before the first frame arrives."""
+        return None if self.latest is None else len(self.latest.faces)
+
+    @property
+    def current_face(self) -> FaceResult | None:
+        """The followed face in the newest frame; None while it is lost."""
+        return None if self.latest is None else self.latest.primary
+
+    @property
+    def rolling_percent(self) -> float | None:
+        return self._rolling.percent if len(self._rolling) else None
+
+    @property
+    def summary(self) -> SessionSummary:
+        if self._summary is None:
+            self._summary = summarise(self._scores.values, self.frames, self.scoring, self.levels)
+        return self._summary

@@ -1,0 +1,242 @@
+"""The live view: one fixed-scale trace per emotion, the burnout proxy, and the capture state.
+
+The screen polls the worker on a timer instead of being sent a message per frame: the
+capture thread only appends to a ring buffer, so however fast frames arrive the UI does a
+bounded amount of work per tick and keys stay responsive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+import duckdb
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.events import Resize
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from burnout_tui import EMOTIONS
+from burnout_tui.capture import WorkerState, WorkerStatus
+from burnout_tui.config import PERCENT_MAX, Config
+from burnout_tui.scoring import level
+from burnout_tui.surveys import InstrumentError, available_instruments
+from burnout_tui.tui.capture_protocol import Capture
+from burnout_tui.tui.formatting import (
+    BRIEF_NOTICE_S,
+    NO_VALUE,
+    face_text,
+    format_clock,
+    format_forecast,
+    format_percent,
+    level_content,
+)
+from burnout_tui.tui.history_screen import HistoryScreen
+from burnout_tui.tui.live_series import LiveSeries
+from burnout_tui.tui.marker_modal import MarkerModal
+from burnout_tui.tui.survey_screen import InstrumentPicker
+from burnout_tui.tui.widgets import EmotionPanel, FixedSparkline
+
+FIXED_LINES = 10
+"""Lines of the monitor that are not emotion rows when the burnout chart is at its minimum:
+header, state, stats, the burnout panel (borders, its line, two chart lines), the emotions
+title and the footer. At 80x24 that leaves two lines for each emotion."""
+
+TICK_S = 1 / 15
+"""How often the ring buffer is drained: smooth to the eye, a few ms of work per second."""
+
+STATE_STYLES: dict[WorkerState, str] = {
+    WorkerState.STARTING: "$text-warning",
+    WorkerState.RUNNING: "$text-success",
+    WorkerState.PAUSED: "$text-warning",
+    WorkerState.RECONNECTING: "bold $text-warning",
+    WorkerState.ENDED: "dim",
+    WorkerState.FAILED: "bold $text-error",
+    WorkerState.STOPPED: "dim",
+}
+
+ALERT_SEVERITY: dict[WorkerState, SeverityLevel] = {
+    WorkerState.RECONNECTING: "warning",
+    WorkerState.ENDED: "information",
+    WorkerState.FAILED: "error",
+}
+"""States announced with a notification when entered: the state line is one line and may
+cut a long message, a notification shows all of it."""
+
+STATE_HINTS: dict[WorkerState, str] = {
+    WorkerState.PAUSED: "space resumes",
+    WorkerState.ENDED: "q saves and quits",
+    WorkerState.FAILED: "q quits; nothing more will be recorded",
+}
+
+
+def state_content(status: WorkerStatus, user: str) -> Content:
+    """State word, the worker's message when it adds something, then who and what is watched."""
+    parts: list[Content | str] = [
+        Content.styled(status.state.value.upper(), STATE_STYLES[status.state])
+    ]
+    if status.message and status.message != status.state.value:
+        parts += ["  ", status.message]
+    hint = STATE_HINTS.get(status.state)
+    if hint:
+        parts += ["  ", Content.styled(f"({hint})", "dim")]
+    session = NO_VALUE if status.session_id is None else str(status.session_id)
+    parts += ["  ·  session ", session, " · user ", user, " · source ", status.source]
+    return Content.assemble(*parts)
+
+
+class MonitorScreen(Screen[None]):
+    """Monitors one person live; every other screen is opened from here."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_pause", "Pause"),
+        Binding("m", "marker", "Marker"),
+        Binding("s", "survey", "Survey"),
+        Binding("n", "new_session", "New session"),
+        Binding("h", "history", "History"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        capture: Capture,
+        con: duckdb.DuckDBPyConnection,
+        config: Config,
+        clock: Callable[[], float],
+        tick_s: float = TICK_S,
+    ) -> None:
+        super().__init__()
+        self.capture = capture
+        self.con = con
+        self.config = config
+        self.clock = clock
+        self.tick_s = tick_s
+        self.series = LiveSeries(config.scoring, config.levels)
+        self._last_state: WorkerState | None = None
+        self._last_state_line: Content | None = None
+        self._last_stats = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="monitor"):
+            yield Static(id="state-line")
+            yield Static(id="stats-line")
+            with Vertical(id="burnout-panel") as panel:
+                panel.border_title = "burnout / stress proxy (0-100 %)"
+                yield Static(id="burnout-line")
+                yield FixedSparkline([], minimum=0.0, maximum=PERCENT_MAX, id="burnout-chart")
+            emotions = EmotionPanel(id="emotions")
+            emotions.border_title = "emotions (probability, 0-1)"
+            yield emotions
+        yield Footer()
+
+    def on_resize(self, event: Resize) -> None:
+        self.query_one(EmotionPanel).fit_rows(event.size.height - FIXED_LINES)
+
+    def on_mount(self) -> None:
+        self.refresh_live()
+        self.set_interval(self.tick_s, self.refresh_live, name="drain")
+
+    def refresh_live(self) -> None:
+        """One tick: drain the ring buffer, then redraw only what new results changed."""
+        results = self.capture.drain()
+        status = self.capture.status()
+        if status.session_id != self.series.session_id:
+            self.series.reset(status.session_id)
+            self._draw_series()
+        if self.series.extend(results):
+            self._draw_series()
+        self._draw_status(status)
+
+    def _draw_series(self) -> None:
+        series = self.series
+        face = series.current_face
+        self.query_one(EmotionPanel).show(
+            {name: series.emotion_history(name) for name in EMOTIONS},
+            None if face is None else dict(zip(EMOTIONS, face.probs.tolist(), strict=True)),
+        )
+        self.query_one("#burnout-chart", FixedSparkline).data = series.burnout_history()
+        rolling = series.rolling_percent
+        summary = series.summary
+        line = Content.assemble(
+            "rolling ",
+            format_percent(rolling),
+            " ",
+            level_content(None if rolling is None else level(rolling, self.config.levels)),
+            "   session ",
+            format_percent(summary.final_percent),
+            " ",
+            level_content(summary.level),
+            "   ",
+            format_forecast(None if face is None else face.forecast),
+        )
+        self.query_one("#burnout-line", Static).update(line)
+
+    def _draw_status(self, status: WorkerStatus) -> None:
+        """Redraws the two status lines only when their text changes, as most ticks it does not."""
+        if status.state is not self._last_state:
+            self._last_state = status.state
+            severity = ALERT_SEVERITY.get(status.state)
+            if severity is not None and status.message:
+                self.notify(
+                    status.message, title=status.state.value, severity=severity, markup=False
+                )
+        state_line = state_content(status, self.capture.user)
+        if state_line != self._last_state_line:
+            self._last_state_line = state_line
+            self.query_one("#state-line", Static).update(state_line)
+            self.query_one("#state-line").set_class(
+                status.state in (WorkerState.RECONNECTING, WorkerState.FAILED), "-alert"
+            )
+        started = status.session_started
+        elapsed = None if started is None else self.clock() - started
+        stats = "  ·  ".join(
+            (
+                face_text(self.series.faces_now, self.series.face_frames),
+                f"{status.processing_fps:.1f} frames/s",
+                f"dropped {status.dropped}",
+                f"session {format_clock(elapsed)}",
+            )
+        )
+        if stats != self._last_stats:
+            self._last_stats = stats
+            self.query_one("#stats-line", Static).update(stats)
+
+    def action_toggle_pause(self) -> None:
+        paused = self.capture.toggle_pause()
+        self.refresh_live()
+        self.notify("paused" if paused else "resumed", timeout=BRIEF_NOTICE_S)
+
+    def action_marker(self) -> None:
+        self.app.push_screen(MarkerModal(), self._save_marker)
+
+    def _save_marker(self, note: str | None) -> None:
+        if note is None:
+            return
+        try:
+            at = self.capture.add_marker(note)
+        except duckdb.Error as error:
+            self.notify(f"marker not saved: {error}", severity="error", markup=False)
+            return
+        text = f"marker at {format_clock(at)}" + (f": {note}" if note else "")
+        self.notify(text, timeout=BRIEF_NOTICE_S, markup=False)
+
+    def action_new_session(self) -> None:
+        self.capture.request_new_session()
+        self.notify("the current session is saved; a new one starts with the next frame")
+
+    def action_survey(self) -> None:
+        """A broken instrument file (the user may add their own) is reported, not fatal."""
+        try:
+            instruments = available_instruments()
+        except InstrumentError as error:
+            self.notify(str(error), title="surveys unavailable", severity="error", markup=False)
+            return
+        self.app.push_screen(InstrumentPicker(instruments, self.capture, self.con))
+
+    def action_history(self) -> None:
+        self.app.push_screen(HistoryScreen(self.con, self.config, self.capture.user))

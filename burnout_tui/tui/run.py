@@ -1,0 +1,53 @@
+"""`run_monitor`: the one entry point the CLI calls for `monitor` and for no arguments.
+
+Heavy imports (the app, and through it the capture worker and ONNX Runtime) happen only
+on the branch that runs the app here, so `--serve`'s web server process stays small; the
+app then runs in a child process the server starts for each browser tab.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from burnout_tui.config import Config
+from burnout_tui.errors import UserError
+from burnout_tui.sources import parse_source
+
+
+class FinaliseError(UserError):
+    """The session could not be closed cleanly; its rows may be incomplete."""
+
+
+def run_monitor(
+    config: Config, source: str, user: str, db_path: Path, fast: bool, serve: bool
+) -> None:
+    """Monitor `user` live from `source`, storing into `db_path`, until they quit.
+
+    With `serve`, start a local web server instead (textual-serve); each browser tab runs
+    its own monitor process on the same database, so only one tab at a time can record.
+    Raises UserError (with a message for the person) for a bad source, an unusable
+    database, or a session that could not be finalised.
+    """
+    spec = parse_source(source)
+    if serve:
+        from burnout_tui.tui.serve import serve_monitor
+
+        serve_monitor(config, source, user, db_path, fast)
+        return
+
+    from burnout_tui.capture import CaptureWorker
+    from burnout_tui.store import open_database
+    from burnout_tui.tui.app import MonitorApp
+
+    con = open_database(db_path)
+    try:
+        worker = CaptureWorker(spec, config, con, user, fast=fast)
+        try:
+            app = MonitorApp(worker=worker, con=con, config=config)
+            app.run()
+        finally:
+            worker.stop()
+    finally:
+        con.close()
+    if app.finalise_error is not None:
+        raise FinaliseError(app.finalise_error)

@@ -1,0 +1,10 @@
+"""Widgets shared by the screens."""
+
+from __future__ import annotations
+
+from burnout_tui.tui.widgets.choice_row import ChoiceRow
+from burnout_tui.tui.widgets.emotion_panel import EmotionPanel
+from burnout_tui.tui.widgets.fixed_sparkline import FixedSparkline
+from burnout_tui.tui.widgets.meter_row import MeterRow
+
+__all__ = ["ChoiceRow", "EmotionPanel", "FixedSparkline", "MeterRow"]

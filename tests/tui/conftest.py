@@ -1,0 +1,38 @@
+"""Fixtures for the TUI tests: a fresh store, the default config, and replayed results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from burnout_tui.config import Config
+from burnout_tui.pipeline import FrameResult
+from burnout_tui.store import open_database
+from tests.tui.replay import ReplayCapture, replay_results
+
+
+@pytest.fixture
+def config() -> Config:
+    return Config()
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = open_database(tmp_path / "sessions.duckdb")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def results(config: Config) -> list[FrameResult]:
+    return replay_results(config)
+
+
+@pytest.fixture
+def capture(
+    config: Config, con: duckdb.DuckDBPyConnection, results: list[FrameResult]
+) -> ReplayCapture:
+    return ReplayCapture(config, con, results=results)

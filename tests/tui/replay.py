@@ -1,0 +1,151 @@
+"""A deterministic stand-in for CaptureWorker: replays fixed FrameResults, no camera, no model.
+
+The UI depends only on the `Capture` protocol, so the screens can be driven and
+snapshotted from the same sequence of results every run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Sequence
+
+import duckdb
+import numpy as np
+
+from burnout_tui import EMOTIONS
+from burnout_tui.capture import WorkerState, WorkerStatus
+from burnout_tui.config import Config
+from burnout_tui.pipeline import FaceResult, FrameResult
+from burnout_tui.scoring import RollingScore, frame_scores
+from burnout_tui.store import repository
+from burnout_tui.vision.face import Face
+
+REPLAY_FRAMES = 240
+SESSION_STARTED = 1000.0
+FROZEN_NOW = SESSION_STARTED + 83.0
+"""The frozen clock reads 1 min 23 s into the session."""
+
+FEATURES = 6
+LOST_FACE_FRAMES = range(100, 112)
+"""A short stretch with no face, as when someone looks away."""
+
+
+def frozen_clock() -> float:
+    return FROZEN_NOW
+
+
+def replay_results(config: Config, frames: int = REPLAY_FRAMES) -> list[FrameResult]:
+    """Smoothly changing emotions: happiness fading into sadness, with a gap without a face."""
+    rolling = RollingScore(config.scoring)
+    results: list[FrameResult] = []
+    for index in range(frames):
+        ts = index / 30.0
+        if index in LOST_FACE_FRAMES:
+            results.append(FrameResult(index, ts, (), True, {}))
+            continue
+        phase = index / frames
+        raw = {
+            "angry": 0.05 + 0.10 * phase,
+            "disgust": 0.02,
+            "fear": 0.03 + 0.05 * math.sin(index / 9.0) ** 2,
+            "happy": 0.60 * (1.0 - phase),
+            "sad": 0.05 + 0.45 * phase,
+            "surprise": 0.05,
+            "neutral": 0.20,
+        }
+        probs = np.array([raw[name] for name in EMOTIONS], dtype=np.float32)
+        probs /= probs.sum()
+        score = float(frame_scores(probs, config.scoring))
+        face = FaceResult(
+            track_id=0,
+            face=Face(box=(40, 30, 120, 150), score=0.99),
+            probs=probs,
+            features=np.zeros(FEATURES, dtype=np.float32),
+            frame_score=score,
+            rolling_score=rolling.push(score),
+            forecast=None,
+        )
+        results.append(FrameResult(index, ts, (face,), index % 5 == 0, {}))
+    return results
+
+
+class ReplayCapture:
+    """Hands all results over on the first drain, then nothing: the screen settles at once.
+
+    Actions are recorded for the tests; a session row exists in the store so surveys can
+    be linked to it. `stop` can be held back (`hold_stop`) to observe "finalising…".
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        con: duckdb.DuckDBPyConnection,
+        user: str = "tester",
+        results: Sequence[FrameResult] = (),
+        state: WorkerState = WorkerState.RUNNING,
+        message: str = "",
+    ) -> None:
+        self.config = config
+        self.user = user
+        self._con = con
+        self.user_id = repository.get_or_create_user(con, user)
+        self._pending = list(results)
+        self._frames = len(results)
+        self._face_frames = sum(1 for result in results if result.faces)
+        self.state = state
+        self.message = message
+        self._session_id: int | None = None
+        self.started = False
+        self.paused = False
+        self.markers: list[str] = []
+        self.new_sessions = 0
+        self.stopped = threading.Event()
+        self.release_stop = threading.Event()
+        self.release_stop.set()
+
+    @property
+    def session_id(self) -> int | None:
+        return self._session_id
+
+    def start(self) -> None:
+        self.started = True
+        self._session_id = repository.start_session(
+            self._con.cursor(), self.user_id, "replay", json.dumps(self.config.to_dict())
+        )
+
+    def drain(self) -> list[FrameResult]:
+        drained, self._pending = self._pending, []
+        return drained
+
+    def status(self) -> WorkerStatus:
+        return WorkerStatus(
+            state=WorkerState.PAUSED if self.paused else self.state,
+            message="paused" if self.paused else self.message,
+            session_id=self._session_id,
+            frames=self._frames,
+            face_frames=self._face_frames,
+            dropped=2,
+            processing_fps=29.7,
+            source="replay",
+            session_started=SESSION_STARTED,
+        )
+
+    def toggle_pause(self) -> bool:
+        self.paused = not self.paused
+        return self.paused
+
+    def add_marker(self, note: str) -> float:
+        self.markers.append(note)
+        return FROZEN_NOW - SESSION_STARTED
+
+    def request_new_session(self) -> None:
+        self.new_sessions += 1
+
+    def hold_stop(self) -> None:
+        self.release_stop.clear()
+
+    def stop(self) -> None:
+        self.release_stop.wait(timeout=10)
+        self.stopped.set()

@@ -1,0 +1,94 @@
+"""The fixed-scale sparkline, the choice row's digit entry, and the --serve hand-over."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+from rich.color import Color
+from rich.console import Console
+
+from burnout_tui.config import Config, LevelsConfig, config_from_table
+from burnout_tui.errors import UserError
+from burnout_tui.tui.formatting import face_text, format_clock
+from burnout_tui.tui.serve import SERVE_ENV, child_command, child_payload, run_child
+from burnout_tui.tui.widgets.choice_row import ChoiceRow
+from burnout_tui.tui.widgets.fixed_sparkline import PinnedSparklineRenderable, chart_columns
+
+WHITE = Color.from_rgb(255, 255, 255)
+
+
+def render_text(data: list[float], width: int, height: int = 1, top: float = 1.0) -> str:
+    chart = PinnedSparklineRenderable(
+        data,
+        minimum=0.0,
+        maximum=top,
+        width=width,
+        height=height,
+        min_color=WHITE,
+        max_color=WHITE,
+        summary_function=max,
+    )
+    console = Console(width=width, record=True, color_system=None)
+    console.print(chart)
+    return console.export_text().rstrip("\n")
+
+
+def test_sparkline_scale_is_pinned_not_stretched_to_the_data() -> None:
+    assert render_text([0.1, 0.1, 0.12], 3) == "▁▁▁", "low values stay low"
+    assert render_text([0.0, 1.0], 2) == "▁█"
+    assert render_text([50.0], 1, top=100.0) == "▄"
+    assert render_text([2.0, -1.0], 2) == "█▁", "out-of-range values are clipped"
+
+
+def test_sparkline_fills_from_the_right_and_summarises_long_data() -> None:
+    assert render_text([1.0, 1.0], 4) == "  ██"
+    assert render_text([], 3).strip() == ""
+    assert chart_columns([0.0, 1.0, 0.0, 1.0], 2, max) == [1.0, 1.0]
+    assert render_text([0.0, 1.0], 2, height=2) == " █\n▁█"
+
+
+@pytest.mark.parametrize(
+    ("scale", "digits", "value"),
+    [
+        ((1, 10), [1, 0], 10),
+        ((1, 10), [7, 3], 3),
+        ((0, 4), [2, 3], 3),
+        ((0, 54), [5, 4, 6], 6),
+        ((10, 50), [2, 5], 25),
+        ((1, 5), [0], None),
+    ],
+)
+def test_digits_build_numbers_within_the_scale(
+    scale: tuple[int, int], digits: list[int], value: int | None
+) -> None:
+    row = ChoiceRow("q", 1, "question", scale[0], scale[1], {})
+    for digit in digits:
+        row.type_digit(digit)
+    assert row.value == value
+
+
+def test_serve_child_gets_the_parents_config_and_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = Config(levels=LevelsConfig(moderate=30.0, high=70.0))
+    payload = json.loads(child_payload(config, "demo", "alice", tmp_path / "s.duckdb", True))
+    assert config_from_table(payload["config"], "test") == config
+    assert payload["db"] == str((tmp_path / "s.duckdb").resolve())
+    assert (payload["source"], payload["user"], payload["fast"]) == ("demo", "alice", True)
+    assert shlex.split(child_command())[-2:] == ["-m", "burnout_tui.tui"]
+    monkeypatch.delenv(SERVE_ENV, raising=False)
+    with pytest.raises(UserError, match=SERVE_ENV):
+        run_child()
+
+
+def test_clock_and_face_wording() -> None:
+    assert format_clock(3 * 3600 + 62.9) == "3:01:02"
+    assert format_clock(None) == "—"
+    assert face_text(None, 0) == "face: waiting for frames"
+    assert face_text(0, 0) == "face: not found yet"
+    assert face_text(0, 5) == "face: lost"
+    assert face_text(1, 5) == "face: found"
+    assert face_text(2, 5) == "faces: 2 (following the largest)"
