@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import cv2
@@ -18,6 +19,12 @@ OPENCV_LOG_LEVEL = cv2.utils.logging.LOG_LEVEL_ERROR
 """OpenCV warns on stderr for every backend it tries; our own one-line errors say it better."""
 
 cv2.utils.logging.setLogLevel(OPENCV_LOG_LEVEL)
+
+FFMPEG_QUIET = "-8"
+"""FFmpeg's AV_LOG_QUIET: its own complaints ("moov atom not found") would otherwise reach
+stderr beside our one-line error. Set OPENCV_FFMPEG_LOGLEVEL yourself to debug a stream."""
+
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", FFMPEG_QUIET)
 
 MAX_PLAUSIBLE_FPS = 240.0
 """Some streams report absurd rates (e.g. 90000, the RTP clock); treat those as unknown."""
