@@ -69,8 +69,7 @@ class AnalysisResult:
 
 def frame_rows(session_id: int, result: FrameResult) -> list[FrameRow]:
     return [
-        FrameRow.from_result(session_id, result.index, result.ts, face)
-        for face in result.faces
+        FrameRow.from_result(session_id, result.index, result.ts, face) for face in result.faces
     ]
 
 
@@ -85,9 +84,7 @@ def run_analysis(
     pipeline = pipeline or FramePipeline(config)
     clock = pipeline.clock
     user_id = repository.get_or_create_user(con, user)
-    session_id = repository.start_session(
-        con, user_id, source.label, json.dumps(config.to_dict())
-    )
+    session_id = repository.start_session(con, user_id, source.label, json.dumps(config.to_dict()))
     frames = 0
     face_frames = 0
     scores: list[float] = []

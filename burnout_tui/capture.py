@@ -160,7 +160,11 @@ class CaptureWorker:
     def status(self) -> WorkerStatus:
         with self._lock:
             times = self._frame_times
-            fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+            fps = (
+                (len(times) - 1) / (times[-1] - times[0])
+                if len(times) > 1 and times[-1] > times[0]
+                else 0.0
+            )
             return WorkerStatus(
                 state=self._state,
                 message=self._message,
@@ -299,7 +303,10 @@ class CaptureWorker:
         assert session_id is not None
         if result.faces:
             self._writer.put_many(
-                [FrameRow.from_result(session_id, self._frames, frame.ts, face) for face in result.faces]
+                [
+                    FrameRow.from_result(session_id, self._frames, frame.ts, face)
+                    for face in result.faces
+                ]
             )
         with self._lock:
             self._frames += 1

@@ -8,7 +8,6 @@ commands never load the TUI.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,7 +101,9 @@ DEFAULT_SOURCE = "0"
 )
 @click.option("--user", default="default", show_default=True, help="Who is being monitored.")
 @db_option
-@click.option("--fast", is_flag=True, help="Process a file as fast as possible, not at its frame rate.")
+@click.option(
+    "--fast", is_flag=True, help="Process a file as fast as possible, not at its frame rate."
+)
 @click.option("--serve", is_flag=True, help="Serve the monitor to a web browser (textual-serve).")
 @click.pass_obj
 def monitor(
@@ -130,9 +131,16 @@ def analyze(state: CliState, video: str, user: str, db_path: Path | None, as_jso
 
 
 @cli.command()
-@click.option("--instrument", "instrument_id", metavar="ID", help="Instrument id, e.g. cbi, pss10, mbi, checkin.")
+@click.option(
+    "--instrument",
+    "instrument_id",
+    metavar="ID",
+    help="Instrument id, e.g. cbi, pss10, mbi, checkin.",
+)
 @click.option("--user", default="default", show_default=True, help="Who answered.")
-@click.option("--answers", "answers_text", metavar="N,N,...", help="One whole number per item, in order.")
+@click.option(
+    "--answers", "answers_text", metavar="N,N,...", help="One whole number per item, in order."
+)
 @click.option("--session", "session_id", type=int, default=None, help="Link to this session id.")
 @click.option("--list", "list_only", is_flag=True, help="List the available instruments and exit.")
 @db_option
@@ -162,7 +170,13 @@ def survey(
         raise click.UsageError("give --instrument and --answers (or --list to see instruments)")
     config = state.config()
     survey_commands.survey_command(
-        config, state.db_path(config, db_path), instrument_id, user, answers_text, session_id, as_json
+        config,
+        state.db_path(config, db_path),
+        instrument_id,
+        user,
+        answers_text,
+        session_id,
+        as_json,
     )
 
 
@@ -172,4 +186,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

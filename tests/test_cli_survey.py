@@ -49,9 +49,22 @@ def test_out_of_range_answer_saves_nothing(tmp_path: Path) -> None:
 
 def test_unknown_session_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
-    assert run_cli("survey", "--instrument", "checkin", "--answers", "3,3,3", "--db", str(db)).returncode == 0
+    assert (
+        run_cli(
+            "survey", "--instrument", "checkin", "--answers", "3,3,3", "--db", str(db)
+        ).returncode
+        == 0
+    )
     done = run_cli(
-        "survey", "--instrument", "checkin", "--answers", "3,3,3", "--session", "99", "--db", str(db)
+        "survey",
+        "--instrument",
+        "checkin",
+        "--answers",
+        "3,3,3",
+        "--session",
+        "99",
+        "--db",
+        str(db),
     )
     assert_one_line_error(done, "no session 99")
     con = duckdb.connect(str(db), read_only=True)

@@ -17,9 +17,7 @@ from burnout_tui.sources import FrameSource, open_source, parse_source
 from burnout_tui.store import open_database
 
 
-def analyze_command(
-    config: Config, video: str, user: str, path: Path, as_json: bool
-) -> None:
+def analyze_command(config: Config, video: str, user: str, path: Path, as_json: bool) -> None:
     spec = parse_source(video)
     source = open_source(spec)
     created = not path.exists()
@@ -76,7 +74,10 @@ def summary_table(result: AnalysisResult) -> Table:
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("frames", str(result.frames))
-    table.add_row("frames with a face", f"{result.face_frames} ({result.face_frames / max(result.frames, 1):.0%})")
+    table.add_row(
+        "frames with a face",
+        f"{result.face_frames} ({result.face_frames / max(result.frames, 1):.0%})",
+    )
     table.add_row("processing speed", f"{result.fps:.1f} frames/s")
     table.add_row("frame score mean", f"{summary.mean:.3f}")
     table.add_row("frame score min / max", f"{summary.min:.3f} / {summary.max:.3f}")

@@ -17,7 +17,13 @@ from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.store import open_database, repository
 from burnout_tui.store.surveys import record_survey
-from burnout_tui.surveys import Instrument, available_instruments, find_instrument, parse_answers, score
+from burnout_tui.surveys import (
+    Instrument,
+    available_instruments,
+    find_instrument,
+    parse_answers,
+    score,
+)
 
 
 def instruments_table(instruments: dict[str, Instrument]) -> Table:
@@ -109,6 +115,8 @@ def survey_command(
     for name, value in result.subscales.items():
         table.add_row(name, f"{value:.1f}")
     if result.total is not None:
-        table.add_row("total", f"{result.total:.1f}" + (f" ({result.category})" if result.category else ""))
+        table.add_row(
+            "total", f"{result.total:.1f}" + (f" ({result.category})" if result.category else "")
+        )
     table.add_row("burnout (0–1)", f"{result.burnout_01:.3f}")
     Console().print(table)

@@ -37,7 +37,8 @@ ROLL_DEGREES = 8.0
 DRIFT_PIXELS = 40.0
 BRIGHTNESS_SWING = 0.12
 MOTION_PERIOD_S = (9.0, 5.0, 7.0, 11.0)
-"""Periods of zoom, roll, drift and light: mutually incommensurate so the motion never looks looped."""
+"""Periods of zoom, roll, drift and light, in seconds: mutually incommensurate so the
+motion never visibly repeats."""
 
 
 def _load_asset() -> npt.NDArray[np.uint8]:

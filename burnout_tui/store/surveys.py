@@ -23,7 +23,9 @@ def record_survey(
     Answers are keyed by item id rather than stored as a bare list, so a stored sitting
     stays readable even if a user later edits their copy of the instrument file.
     """
-    answers = {item.id: answer for item, answer in zip(instrument.items, result.answers, strict=True)}
+    answers = {
+        item.id: answer for item, answer in zip(instrument.items, result.answers, strict=True)
+    }
     return add_survey(
         con,
         user_id,
