@@ -7,7 +7,6 @@ insert, so a refused or cancelled form leaves nothing behind.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import ClassVar
 
 import duckdb
@@ -20,7 +19,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from burnout_tui.store import repository
+from burnout_tui.store.surveys import record_survey
 from burnout_tui.surveys import Instrument, SurveyAnswerError, score
 from burnout_tui.tui.capture_protocol import Capture
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S
@@ -146,20 +145,12 @@ class SurveyScreen(Screen[None]):
         except SurveyAnswerError as error:
             self.refuse(str(error))
             return
-        answers = {
-            item.id: answer
-            for item, answer in zip(self.instrument.items, result.answers, strict=True)
-        }
         try:
-            repository.add_survey(
+            record_survey(
                 self.con,
                 self.capture.user_id,
-                self.instrument.id,
-                datetime.now(timezone.utc),
-                answers,
-                subscales=result.subscales,
-                total=result.total,
-                burnout_01=result.burnout_01,
+                self.instrument,
+                result,
                 session_id=self.capture.session_id,
             )
         except duckdb.Error as error:
