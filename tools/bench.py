@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import replace
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,20 +34,28 @@ BASELINE_TF_FPS = 2.6
 """TensorFlow MTCNN + Keras stack of the original thesis code on the same clip (issue 2)."""
 
 
-def run_analyze_subprocess(
-    video: Path, config_path: Path | None
-) -> tuple[dict[str, object], float]:
-    """Run the real CLI in a child so its peak RSS is measured alone, without this script's."""
+@dataclass(frozen=True)
+class AnalyzeRun:
+    fps: float
+    stage_ms: dict[str, float]
+    rss_mb: float
+
+
+def run_analyze_subprocess(video: Path, config_path: Path | None) -> AnalyzeRun:
+    """Run the real CLI in a child so its peak RSS is measured alone, without this script's.
+
+    RUSAGE_CHILDREN reports the largest child so far, so the run with the larger footprint
+    must not come first; both runs here load the same models and differ by little.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "-m", "burnout_tui.cli"]
         if config_path is not None:
             command += ["--config", str(config_path)]
         command += ["analyze", str(video), "--db", str(Path(tmp) / "bench.duckdb"), "--json"]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    del before
-    return json.loads(output), peak_kb / 1024.0
+    report = json.loads(output)
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return AnalyzeRun(float(report["fps"]), dict(report["stage_ms_per_frame"]), peak_kb / 1024.0)
 
 
 def per_frame(config: Config, video: Path) -> list[FrameResult]:
@@ -88,52 +99,110 @@ def scheduling_fidelity(config: Config, video: Path) -> dict[str, float]:
     }
 
 
+KEY_PROBES = 10
+"""Key presses timed; the median and the worst are reported."""
+
+LATENCY_TARGET_MS = 100.0
+SCREEN_POLL_S = 0.002
+TMUX_SESSION = "burnout-tui-bench"
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+
+
+def _wait_screen(predicate: Callable[[str], bool], timeout_s: float = 60.0) -> float:
+    """Seconds until the tmux pane shows what `predicate` wants."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout_s:
+        if predicate(_tmux("capture-pane", "-p", "-t", TMUX_SESSION)):
+            return time.perf_counter() - start
+        time.sleep(SCREEN_POLL_S)
+    raise TimeoutError("the monitor did not draw what was expected")
+
+
+def keypress_latency(video: Path) -> list[float] | None:
+    """Key press to screen change, in ms, measured from outside as a person would see it.
+
+    The monitor runs in tmux on the clip with `--fast`, so capture uses all the CPU it
+    can; `m` opens the marker box and Escape closes it, each timed until the pane shows it.
+    """
+    if shutil.which("tmux") is None:
+        return None
+    latencies: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        command = (
+            f"{sys.executable} -m burnout_tui.cli monitor --fast --source {video}"
+            f" --db {Path(tmp) / 'latency.duckdb'}"
+        )
+        _tmux("new-session", "-d", "-s", TMUX_SESSION, "-x", "100", "-y", "30", command)
+        try:
+            _wait_screen(lambda screen: "face: found" in screen)
+            for _ in range(KEY_PROBES):
+                _tmux("send-keys", "-t", TMUX_SESSION, "m")
+                latencies.append(1000 * _wait_screen(lambda screen: "Add a marker" in screen))
+                _tmux("send-keys", "-t", TMUX_SESSION, "Escape")
+                latencies.append(1000 * _wait_screen(lambda screen: "Add a marker" not in screen))
+        finally:
+            subprocess.run(["tmux", "kill-session", "-t", TMUX_SESSION], check=False)
+    return latencies
+
+
 def main() -> None:
     data = os.environ.get("BURNOUT_TUI_DATA")
     if not data or not (Path(data) / CLIP).is_file():
         sys.exit(f"bench needs BURNOUT_TUI_DATA with {CLIP} (set it to ../shared/data)")
     video = Path(data) / CLIP
     config = load_config()
-    console = Console()
+    console = Console(width=100)
 
     with tempfile.TemporaryDirectory() as tmp:
         every_frame = Path(tmp) / "every-frame.toml"
         every_frame.write_text("[detection]\ndetect_every = 1\n")
-        runs = [
-            (f"scheduled (full MTCNN every {config.detection.detect_every} frames)", None),
-            ("full MTCNN on every frame", every_frame),
-        ]
-        table = Table(
-            title=f"analyze {CLIP} (target ≥ {TARGET_FPS:g} frames/s, < {TARGET_RSS_MB:g} MB)"
+        runs = {
+            f"full MTCNN every {config.detection.detect_every} frames": None,
+            "full MTCNN every frame": every_frame,
+        }
+        reports = {label: run_analyze_subprocess(video, path) for label, path in runs.items()}
+
+    table = Table(
+        title=f"analyze {CLIP} (target ≥ {TARGET_FPS:g} frames/s, < {TARGET_RSS_MB:g} MB)"
+    )
+    table.add_column("measure")
+    for label in reports:
+        table.add_column(label, justify="right")
+    table.add_row("frames/s", *[f"{run.fps:.1f}" for run in reports.values()])
+    for stage in STAGES:
+        table.add_row(
+            f"{stage} ms/frame", *[f"{run.stage_ms[stage]:.2f}" for run in reports.values()]
         )
-        for column in (
-            "mode",
-            "frames/s",
-            *[f"{s} ms" for s in STAGES],
-            "peak RSS MB",
-            "vs TF stack",
-        ):
-            table.add_column(column, justify="right")
-        for label, config_path in runs:
-            report, rss = run_analyze_subprocess(video, config_path)
-            stage_ms = report["stage_ms_per_frame"]
-            assert isinstance(stage_ms, dict)
-            fps = float(report["fps"])  # type: ignore[arg-type]
-            table.add_row(
-                label,
-                f"{fps:.1f}",
-                *[f"{float(stage_ms.get(s, 0.0)):.2f}" for s in STAGES],
-                f"{rss:.0f}",
-                f"{fps / BASELINE_TF_FPS:.1f}×",
-            )
-        console.print(table)
+    table.add_row("peak RSS MB", *[f"{run.rss_mb:.0f}" for run in reports.values()])
+    table.add_row(
+        f"speed-up vs TF stack ({BASELINE_TF_FPS} frames/s)",
+        *[f"{run.fps / BASELINE_TF_FPS:.1f}×" for run in reports.values()],
+    )
+    console.print(table)
 
     fidelity = scheduling_fidelity(config, video)
-    table = Table(title="scheduled vs full detection, per frame, same clip")
+    table = Table(title="scheduled vs full detection, frame by frame, same clip")
     table.add_column("measure")
     table.add_column("value", justify="right")
     for key, value in fidelity.items():
         table.add_row(key.replace("_", " "), f"{value:.4f}" if value < 100 else f"{value:.0f}")
+    console.print(table)
+
+    latencies = keypress_latency(video)
+    table = Table(
+        title=f"monitor key press → screen, capturing with --fast (target < {LATENCY_TARGET_MS:g} ms)"
+    )
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    if latencies is None:
+        table.add_row("skipped", "tmux not installed")
+    else:
+        table.add_row("presses", str(len(latencies)))
+        table.add_row("median ms", f"{np.median(latencies):.0f}")
+        table.add_row("worst ms", f"{max(latencies):.0f}")
     console.print(table)
 
 
