@@ -193,7 +193,7 @@ def main() -> None:
 
     latencies = keypress_latency(video)
     table = Table(
-        title=f"monitor key press → screen, capturing with --fast (target < {LATENCY_TARGET_MS:g} ms)"
+        title=f"monitor key → screen while capturing --fast (target < {LATENCY_TARGET_MS:g} ms)"
     )
     table.add_column("measure")
     table.add_column("value", justify="right")
