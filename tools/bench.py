@@ -125,7 +125,9 @@ def keypress_latency(video: Path) -> list[float] | None:
     """Key press to screen change, in ms, measured from outside as a person would see it.
 
     The monitor runs in tmux on the clip with `--fast`, so capture uses all the CPU it
-    can; `m` opens the marker box and Escape closes it, each timed until the pane shows it.
+    can; space pauses and resumes, each press timed until the status line shows it. (Not
+    Escape: terminals cannot tell a lone Escape from the start of a key sequence, so every
+    terminal program waits on it on purpose.)
     """
     if shutil.which("tmux") is None:
         return None
@@ -139,10 +141,10 @@ def keypress_latency(video: Path) -> list[float] | None:
         try:
             _wait_screen(lambda screen: "face: found" in screen)
             for _ in range(KEY_PROBES):
-                _tmux("send-keys", "-t", TMUX_SESSION, "m")
-                latencies.append(1000 * _wait_screen(lambda screen: "Add a marker" in screen))
-                _tmux("send-keys", "-t", TMUX_SESSION, "Escape")
-                latencies.append(1000 * _wait_screen(lambda screen: "Add a marker" not in screen))
+                _tmux("send-keys", "-t", TMUX_SESSION, "space")
+                latencies.append(1000 * _wait_screen(lambda screen: "PAUSED" in screen))
+                _tmux("send-keys", "-t", TMUX_SESSION, "space")
+                latencies.append(1000 * _wait_screen(lambda screen: "RUNNING" in screen))
         finally:
             subprocess.run(["tmux", "kill-session", "-t", TMUX_SESSION], check=False)
     return latencies
