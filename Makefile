@@ -20,9 +20,9 @@ $(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -e '.[test]'
 	touch $@ $(RUN_STAMP)
 
-## Run the main job on the built-in demo source (no camera or network needed).
+## Open the live monitor on the built-in demo source (no camera or network needed).
 demo: $(RUN_STAMP)
-	$(BIN)/burnout-tui analyze demo --db demo.duckdb
+	$(BIN)/burnout-tui monitor --source demo --db demo.duckdb
 
 ## Lint, type-check and run the test suite.
 test: $(TEST_STAMP)
