@@ -50,7 +50,9 @@ class Tmux:
 
     def alive(self) -> bool:
         return (
-            subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode
+            subprocess.run(
+                ["tmux", "-L", self.name, "has-session", "-t", self.name], capture_output=True
+            ).returncode
             == 0
         )
 
@@ -61,8 +63,7 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
         pytest.skip("tmux is not installed (apt-get install tmux)")
     session = Tmux(f"burnout-tui-test-{tmp_path.name}")
     yield session
-    if session.alive():
-        subprocess.run(["tmux", "kill-session", "-t", session.name], check=False)
+    subprocess.run(["tmux", "-L", session.name, "kill-server"], check=False, capture_output=True)
 
 
 def test_monitor_in_tmux(tmux: Tmux, shared_data: Path, tmp_path: Path) -> None:
