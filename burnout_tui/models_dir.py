@@ -31,7 +31,5 @@ def models_dir() -> Path:
 def model_path(filename: str) -> Path:
     path = models_dir() / filename
     if not path.is_file():
-        raise ModelNotFoundError(
-            f"model file {path} is missing; regenerate it with `make models`"
-        )
+        raise ModelNotFoundError(f"model file {path} is missing; regenerate it with `make models`")
     return path
