@@ -11,4 +11,16 @@ __version__ = "0.1.0"
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 """Emotion classes in the order of FER2013's labels and of the emotion model's output."""
 
-__all__ = ["EMOTIONS", "__version__"]
+FEATURE_NAMES: tuple[str, ...] = (
+    "roll_deg",
+    "yaw",
+    "mouth_width",
+    "eye_mouth",
+    "eye_open",
+    "mouth_open",
+)
+"""Per-face geometry features in the order of the feature vector (`vision.features`), which
+is also the order of their columns in the store; defined here so the store need not import
+the vision stage to know them."""
+
+__all__ = ["EMOTIONS", "FEATURE_NAMES", "__version__"]

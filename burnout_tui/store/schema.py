@@ -27,19 +27,13 @@ Design notes:
 
 from __future__ import annotations
 
-from burnout_tui import EMOTIONS
+from burnout_tui import EMOTIONS, FEATURE_NAMES
 
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{name}" for name in EMOTIONS)
 
-FEATURE_COLUMNS: tuple[str, ...] = (
-    "roll_deg",
-    "yaw",
-    "mouth_width",
-    "eye_mouth",
-    "eye_open",
-    "mouth_open",
-)
-"""Stored names of the per-face geometry features, in the order of the feature vector."""
+FEATURE_COLUMNS: tuple[str, ...] = FEATURE_NAMES
+"""Stored names of the per-face geometry features, in the order of the feature vector.
+Adding a name there also needs a migration below that adds its column."""
 
 MIGRATIONS: tuple[str, ...] = (
     """

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from burnout_tui import FEATURE_NAMES
 from burnout_tui.vision.align import (
     DEFAULT_MARGIN,
     MIN_EYE_DISTANCE_PX,
@@ -33,16 +34,6 @@ from burnout_tui.vision.align import (
     keypoint_array,
 )
 from burnout_tui.vision.face import Face
-
-FEATURE_NAMES: tuple[str, ...] = (
-    "roll_deg",
-    "yaw",
-    "mouth_width",
-    "eye_mouth",
-    "eye_open",
-    "mouth_open",
-)
-"""Order of the feature vector; the store's FEATURE_COLUMNS repeats it (a test checks)."""
 
 EYE_HALF_WIDTH = 0.25
 EYE_HALF_HEIGHT = 0.15
