@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from burnout_tui import __version__
+from burnout_tui.commands.report import report_group
 from burnout_tui.errors import UserError
 
 if TYPE_CHECKING:
@@ -178,6 +179,45 @@ def survey(
         session_id,
         as_json,
     )
+
+
+cli.add_command(report_group)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins(as_json: bool) -> None:
+    """List installed analysis plugins, their versions, packages and reports."""
+    from burnout_tui.commands.plugins import plugins_command
+
+    plugins_command(as_json)
+
+
+@cli.command()
+@click.option(
+    "--parquet",
+    "parquet_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to create: DIR/<table>/user=<name>/date=<YYYY-MM-DD>/*.parquet.",
+)
+@db_option
+@click.pass_obj
+def export(state: CliState, parquet_dir: Path, db_path: Path | None) -> None:
+    """Copy every table to hive-partitioned Parquet, for Spark, pandas or `report --from`.
+
+    The database is opened read-only; the folder appears complete or not at all.
+    """
+    from burnout_tui.export import export_parquet, open_read_only
+
+    config = state.config()
+    con = open_read_only(state.db_path(config, db_path))
+    try:
+        counts = export_parquet(con, parquet_dir)
+    finally:
+        con.close()
+    summary = ", ".join(f"{count} {table}" for table, count in counts.items())
+    click.echo(f"exported {summary} to {parquet_dir}")
 
 
 def main() -> None:

@@ -23,6 +23,9 @@ Design notes:
   are useful live, and readers that want finished work filter on status = 'complete'.
   `duration_s` is wall-clock time (NULL while running); for `analyze` that is how long
   the analysis took, not the video's length (see max(frames.ts) for that).
+- The `v_*` views (migration 2, documented in docs/views.md) are the stable interface
+  for reports and plugins: the tables may gain or rename columns, the views keep theirs.
+  Each names the person in a `user` column so views join and filter alike.
 """
 
 from __future__ import annotations
@@ -135,5 +138,74 @@ MIGRATIONS: tuple[str, ...] = (
         FROM frames
         GROUP BY session_id
     ) AS f USING (session_id);
+    """,
+    """
+    CREATE VIEW v_sessions AS
+    SELECT
+        s.session_id,
+        u.name AS "user",
+        s.source,
+        s.status,
+        s.started_at,
+        s.ended_at,
+        s.frames_total
+    FROM sessions AS s
+    JOIN users AS u USING (user_id);
+
+    CREATE VIEW v_frames AS
+    SELECT
+        f.session_id,
+        u.name AS "user",
+        f.frame_index,
+        f.ts,
+        f.track_id,
+        f.p_angry,
+        f.p_disgust,
+        f.p_fear,
+        f.p_happy,
+        f.p_sad,
+        f.p_surprise,
+        f.p_neutral,
+        f.roll_deg,
+        f.yaw,
+        f.mouth_width,
+        f.eye_mouth,
+        f.eye_open,
+        f.mouth_open,
+        f.frame_score,
+        f.rolling_score,
+        f.forecast,
+        s.started_at + to_seconds(f.ts) AS frame_time
+    FROM frames AS f
+    JOIN sessions AS s USING (session_id)
+    JOIN users AS u USING (user_id);
+
+    CREATE VIEW v_surveys AS
+    SELECT
+        v.survey_id,
+        u.name AS "user",
+        v.session_id,
+        v.instrument,
+        v.taken_at,
+        v.total,
+        v.burnout_01,
+        v.subscales,
+        v.answers
+    FROM surveys AS v
+    JOIN users AS u USING (user_id);
+
+    CREATE VIEW v_markers AS
+    SELECT
+        m.session_id,
+        u.name AS "user",
+        m.ts,
+        m.note,
+        s.started_at + to_seconds(m.ts) AS marker_time
+    FROM markers AS m
+    JOIN sessions AS s USING (session_id)
+    JOIN users AS u USING (user_id);
+
+    CREATE VIEW v_session_metrics AS
+    SELECT *, user_name AS "user" FROM session_metrics;
     """,
 )

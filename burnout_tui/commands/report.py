@@ -1,0 +1,405 @@
+"""`burnout-tui report`: one subcommand per plugin report, plus `sql`.
+
+The group is built lazily. Top-level `--help` only asks for its one-line help, so no
+plugin is imported; `report --help` imports them all to list their reports, and
+`report NAME` imports the plugin whose entry-point name is NAME first and falls back to
+all of them (a plugin's report names need not match its own name). Each report's
+`Option`s become click options next to the common ones below. A plugin that fails to
+import or to run is named in a one-line error; the other reports keep working.
+
+This module is imported by `burnout_tui.cli`, so DuckDB and Rich are imported inside
+the functions that use them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import decimal
+import json
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from burnout_tui.errors import UserError
+from burnout_tui.plugin import Option, Report, ReportContext, ReportError, ReportResult
+from burnout_tui.plugin_loader import LoadedPlugin, discover, load, load_all
+
+if TYPE_CHECKING:
+    import duckdb
+
+DB_ENV = "BURNOUT_TUI_DB"
+FORMATS: tuple[str, ...] = ("table", "csv", "json")
+READ_ONLY_STATEMENTS: frozenset[str] = frozenset({"SELECT", "EXPLAIN"})
+"""What `report sql` runs. DuckDB's read-only file refuses writes on its own, but an
+in-memory database over Parquet (`--from`) would accept them, and COPY ... TO writes
+files even from a read-only database; checking the statement type covers all three."""
+COMMON_PARAMS: frozenset[str] = frozenset({"db", "from", "format", "json", "out-dir", "help"})
+PRIVATE_DIR_MODE = 0o700
+FLOAT_DIGITS = 6
+"""Significant digits of floats in the terminal table; csv and json keep full precision."""
+
+
+def _source_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option(
+        "--from",
+        "from_glob",
+        metavar="GLOB",
+        default=None,
+        help="Read a Parquet export (its folder, or a glob such as 'DIR/**/*.parquet') "
+        "instead of a database.",
+    )(function)
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar=DB_ENV,
+        default=None,
+        help=f"DuckDB file, opened read-only (default: store.path in the config; env {DB_ENV}).",
+    )(function)
+
+
+def _format_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")(
+        function
+    )
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )(function)
+
+
+def _common_params() -> list[click.Parameter]:
+    """The common options as click parameters, for commands built at run time."""
+
+    @_source_options
+    @_format_options
+    @click.option(
+        "--out-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help="Folder for files the report writes.",
+    )
+    def carrier() -> None:
+        """Only collects the decorated parameters."""
+
+    params: list[click.Parameter] = getattr(carrier, "__click_params__", [])
+    return list(reversed(params))
+
+
+def _chosen_format(ctx: click.Context, output_format: str, as_json: bool) -> str:
+    if not as_json:
+        return output_format
+    explicit = ctx.get_parameter_source("output_format") is click.core.ParameterSource.COMMANDLINE
+    if explicit and output_format != "json":
+        raise click.UsageError(f"--json and --format {output_format} disagree; give one")
+    return "json"
+
+
+def open_source(
+    ctx: click.Context, db_path: Path | None, from_glob: str | None
+) -> duckdb.DuckDBPyConnection:
+    """The read-only connection a report gets: a Parquet export, or the database file."""
+    from burnout_tui.export import open_parquet, open_read_only
+
+    if from_glob is not None:
+        if db_path is not None and (
+            ctx.get_parameter_source("db_path") is click.core.ParameterSource.COMMANDLINE
+        ):
+            raise click.UsageError("give --db or --from, not both")
+        return open_parquet(from_glob)
+    return open_read_only(_resolve_db(ctx, db_path))
+
+
+def _resolve_db(ctx: click.Context, db_path: Path | None) -> Path:
+    if db_path is not None:
+        return db_path
+    from burnout_tui.cli import CliState
+
+    state = ctx.find_object(CliState)
+    if state is None:
+        raise UserError("pass --db (no configuration is loaded)")
+    config = state.config()
+    return state.db_path(config, None)
+
+
+def _option_param(option: Option) -> click.Option:
+    decls = [f"--{option.name}", f"opt_{option.key}"]
+    if option.type == "flag":
+        return click.Option(decls, is_flag=True, default=bool(option.default), help=option.help)
+    types: dict[str, Any] = {
+        "str": click.STRING,
+        "int": click.INT,
+        "float": click.FLOAT,
+        "path": click.Path(path_type=Path),
+        "choice": click.Choice(option.choices),
+    }
+    if option.type not in types:
+        raise UserError(f"option --{option.name} has unknown type {option.type!r}")
+    return click.Option(
+        decls,
+        type=types[option.type],
+        default=option.default,
+        required=option.required,
+        show_default=option.default is not None,
+        help=option.help,
+    )
+
+
+def report_command(plugin: LoadedPlugin, report: Report) -> click.Command:
+    """A click command that runs `report` and renders what it returns."""
+    clashes = [option.name for option in report.options if option.name in COMMON_PARAMS]
+    if clashes:
+        raise UserError(
+            f"plugin {plugin.info.name} failed: report {report.name} redefines --{clashes[0]}"
+        )
+    params = [_option_param(option) for option in report.options]
+    common = _common_params()
+    if not report.needs_database:
+        common = [param for param in common if param.name not in {"db_path", "from_glob"}]
+
+    @click.pass_context
+    def callback(ctx: click.Context, /, **values: Any) -> None:
+        output_format = _chosen_format(ctx, values["output_format"], values["as_json"])
+        options = {option.key: values[f"opt_{option.key}"] for option in report.options}
+        out_dir: Path = values["out_dir"]
+        try:
+            out_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"cannot create {out_dir}: {error.strerror}") from None
+        if report.needs_database:
+            con = open_source(ctx, values["db_path"], values["from_glob"])
+        else:
+            import duckdb
+
+            con = duckdb.connect(":memory:")
+        try:
+            result = _run(plugin, report, ReportContext(con, options, out_dir))
+        finally:
+            con.close()
+        render(result, output_format)
+
+    return click.Command(
+        report.name,
+        params=[*params, *common],
+        callback=callback,
+        help=f"{report.help}\n\n(plugin {plugin.info.name} {plugin.info.version})",
+    )
+
+
+def _run(plugin: LoadedPlugin, report: Report, context: ReportContext) -> ReportResult:
+    """Run third-party code; its own ReportError is a user error, anything else its bug."""
+    try:
+        result = report.run(context)
+    except ReportError:
+        raise
+    except Exception as error:  # isolating third-party plugin code: one line, no traceback
+        raise UserError(
+            f"plugin {plugin.info.name} failed: {type(error).__name__}: {error}"
+        ) from None
+    if not isinstance(result, ReportResult):
+        raise UserError(
+            f"plugin {plugin.info.name} failed: {report.name} returned "
+            f"{type(result).__name__}, not ReportResult"
+        )
+    return result
+
+
+@click.command("sql")
+@click.argument("query")
+@_source_options
+@_format_options
+@click.pass_context
+def sql_command(
+    ctx: click.Context,
+    query: str,
+    db_path: Path | None,
+    from_glob: str | None,
+    output_format: str,
+    as_json: bool,
+) -> None:
+    """Run one read-only SQL query (SELECT or EXPLAIN) and print its rows.
+
+    Query the documented views (v_sessions, v_frames, v_surveys, v_markers,
+    v_session_metrics; see docs/views.md) rather than the tables.
+    """
+    import duckdb
+
+    from burnout_tui.store.database import first_line
+
+    chosen = _chosen_format(ctx, output_format, as_json)
+    con = open_source(ctx, db_path, from_glob)
+    try:
+        try:
+            statements = con.extract_statements(query)
+        except duckdb.Error as error:
+            raise UserError(f"cannot parse the query: {first_line(error)}") from None
+        if len(statements) != 1:
+            raise UserError(f"give exactly one statement (got {len(statements)})")
+        kind = statements[0].type.name
+        if kind not in READ_ONLY_STATEMENTS:
+            raise UserError(
+                f"report sql is read-only: {kind} statements are refused "
+                f"(allowed: {', '.join(sorted(READ_ONLY_STATEMENTS))})"
+            )
+        try:
+            cursor = con.execute(query)
+            columns = [column[0] for column in cursor.description or ()]
+            rows = cursor.fetchall()
+        except duckdb.Error as error:
+            raise UserError(f"query failed: {first_line(error)}") from None
+    finally:
+        con.close()
+    render(ReportResult(columns=columns, rows=rows), chosen)
+
+
+class ReportGroup(click.Group):
+    """Subcommands come from plugins, which are imported only when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = {report.name for plugin in load_all() for report in plugin.reports}
+        return ["sql", *sorted(names - {"sql"})]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "sql":
+            return sql_command
+        named = [info for info in discover() if info.name == cmd_name]
+        if named:
+            plugin = load(named[0])
+            if plugin.error is not None:
+                raise UserError(f"plugin {plugin.info.name} failed: {plugin.error}")
+            found = _find(cmd_name, [plugin])
+            if found is not None:
+                return found
+        plugins = load_all()
+        found = _find(cmd_name, plugins)
+        if found is not None:
+            return found
+        broken = [plugin for plugin in plugins if plugin.error is not None]
+        if broken and ctx.resilient_parsing is False:
+            failures = "; ".join(f"plugin {p.info.name} failed: {p.error}" for p in broken)
+            raise UserError(f"no report named {cmd_name!r} ({failures})")
+        return None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_commands(ctx, formatter)
+        broken = [plugin for plugin in load_all() if plugin.error is not None]
+        if broken:
+            with formatter.section("Plugins that failed to load"):
+                formatter.write_dl([(p.info.name, p.error or "") for p in broken])
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except UserError as error:
+            raise click.ClickException(str(error)) from None
+
+
+def _find(name: str, plugins: Sequence[LoadedPlugin]) -> click.Command | None:
+    for plugin in plugins:
+        for report in plugin.reports:
+            if report.name == name:
+                return report_command(plugin, report)
+    return None
+
+
+report_group = ReportGroup(
+    "report",
+    help="Run an analysis report from a plugin, or read-only SQL, on the sessions.\n\n"
+    "Reports open the database read-only (or a Parquet export with --from) and print a "
+    "table, csv or json. `burnout-tui plugins` lists where each report comes from.",
+    short_help="Run analysis reports (plugins) or read-only SQL.",
+)
+
+
+def render(result: ReportResult, output_format: str) -> None:
+    """Print a result on stdout; notes and file lists go to stderr except in json."""
+    if output_format == "json":
+        payload = {
+            "columns": list(result.columns),
+            "rows": [[_plain(value) for value in row] for row in result.rows],
+            "notes": list(result.notes),
+            "files": [str(path) for path in result.files],
+            "data": _plain(result.data),
+        }
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)
+    if output_format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(result.columns)
+        writer.writerows([[_csv_cell(value) for value in row] for row in result.rows])
+    else:
+        _print_table(result)
+    for path in result.files:
+        click.echo(f"wrote {path}", err=output_format == "csv")
+
+
+def _print_table(result: ReportResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if result.text:
+        console.print(result.text, markup=False, highlight=False)
+    if not result.columns:
+        return
+    table = Table()
+    for column in result.columns:
+        table.add_column(str(column))
+    for row in result.rows:
+        table.add_row(*(_table_cell(value) for value in row))
+    console.print(table)
+
+
+def _table_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{FLOAT_DIGITS}g}"
+    return str(value)
+
+
+def _csv_cell(value: Any) -> Any:
+    plain = _plain(value)
+    return json.dumps(plain) if isinstance(plain, dict | list) else plain
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe values: NaN and infinities become null, dates ISO strings."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return _numpy_plain(value)
+
+
+def _numpy_plain(value: Any) -> Any:
+    """numpy scalars and arrays (common in reports) without importing numpy here."""
+    if hasattr(value, "tolist"):
+        return _plain(value.tolist())
+    return str(value)

@@ -1,0 +1,264 @@
+"""Getting data out of the store without getting in the way of the monitor.
+
+Three ways out, all read-only towards the database file:
+
+- `open_read_only` opens the file with DuckDB's `read_only=True`, for reports. DuckDB
+  lets no other process open a file, even to read, while one process has it open for
+  writing, so a running monitor makes this fail; the error says so and what to do.
+- `export_parquet` copies every table to hive-partitioned Parquet
+  (`DIR/<table>/user=<name>/date=<YYYY-MM-DD>/*.parquet`), which Spark, pandas, Polars
+  and DuckDB read directly, and which can be analysed while a monitor keeps writing.
+- `open_parquet` turns such an export back into an in-memory database whose tables and
+  `v_*` views look exactly like the store's, so every report runs on it unchanged.
+
+Partition values are URL-encoded by DuckDB (`user=ana%20b`) and decoded again on read.
+`date` is the UTC date the session started (for surveys: the date it was taken), so a
+session that runs past midnight stays in one folder. `users` is partitioned by user only.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from burnout_tui.errors import UserError
+from burnout_tui.store import StoreError, open_database
+from burnout_tui.store.database import _LOCK_HOLDER, _LOCKED, first_line, migrate
+
+PARQUET_SUFFIX = ".parquet"
+PARTIAL_SUFFIX = ".partial"
+PARTITION_TYPES: dict[str, str] = {"user": "VARCHAR", "date": "DATE"}
+"""Hive partition columns and their types; given explicitly, or a user named `123` or a
+folder of one user would make DuckDB guess INTEGER."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedTable:
+    name: str
+    query: str
+    """Rows to write, with the partition columns `user` (and `date`) added."""
+    partitions: tuple[str, ...]
+
+
+EXPORTED_TABLES: tuple[ExportedTable, ...] = (
+    ExportedTable("users", 'SELECT *, name AS "user" FROM users', ("user",)),
+    ExportedTable(
+        "sessions",
+        'SELECT s.*, u.name AS "user", CAST(s.started_at AS DATE) AS "date" '
+        "FROM sessions AS s JOIN users AS u USING (user_id)",
+        ("user", "date"),
+    ),
+    ExportedTable(
+        "frames",
+        'SELECT f.*, u.name AS "user", CAST(s.started_at AS DATE) AS "date" '
+        "FROM frames AS f JOIN sessions AS s USING (session_id) JOIN users AS u USING (user_id)",
+        ("user", "date"),
+    ),
+    ExportedTable(
+        "markers",
+        'SELECT m.*, u.name AS "user", CAST(s.started_at AS DATE) AS "date" '
+        "FROM markers AS m JOIN sessions AS s USING (session_id) JOIN users AS u USING (user_id)",
+        ("user", "date"),
+    ),
+    ExportedTable(
+        "surveys",
+        'SELECT v.*, u.name AS "user", CAST(v.taken_at AS DATE) AS "date" '
+        "FROM surveys AS v JOIN users AS u USING (user_id)",
+        ("user", "date"),
+    ),
+)
+TABLE_NAMES: tuple[str, ...] = tuple(table.name for table in EXPORTED_TABLES)
+DROP_ORDER: tuple[str, ...] = ("frames", "markers", "surveys", "sessions", "users")
+"""Children before `users`, which the others reference by foreign key."""
+
+
+def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open the store for reading; a database from an older version is migrated first.
+
+    A read-only connection cannot migrate, and reports rely on the `v_*` views of the
+    current schema, so an outdated file is opened read-write once (exactly what any
+    other command would do to it) and then reopened read-only.
+    """
+    path = path.expanduser()
+    if not path.is_file():
+        raise StoreError(f"no database at {path}; pass --db (or --from an export)")
+    con = _connect_read_only(path)
+    if not _is_current(con):
+        con.close()
+        open_database(path).close()
+        con = _connect_read_only(path)
+    return con
+
+
+def _connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as error:
+        if _LOCKED in str(error):
+            holder = _LOCK_HOLDER.search(str(error))
+            pid = f" (PID {holder.group(1)})" if holder else ""
+            raise StoreError(
+                f"{path} is open for writing by another process{pid}, e.g. a running "
+                "monitor, and DuckDB lets no other process read it meanwhile; stop that "
+                "process and retry (or export it to Parquet while stopped and use --from)"
+            ) from None
+        raise StoreError(f"cannot open {path}: {first_line(error)}") from None
+
+
+def _is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    from burnout_tui.store import MIGRATIONS
+
+    tracked = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'"
+    ).fetchone()
+    if not tracked or not tracked[0]:
+        return False
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    return row is not None and int(row[0]) == len(MIGRATIONS)
+
+
+def export_parquet(con: duckdb.DuckDBPyConnection, dest: Path) -> dict[str, int]:
+    """Write every table under `dest`, returning the number of rows written per table.
+
+    Everything is written to a private temporary folder beside `dest` and renamed into
+    place at the end, so an interrupted export never leaves a half-written `dest` that
+    a later `--from` would silently read as complete.
+    """
+    dest = dest.expanduser()
+    if dest.exists() and not (dest.is_dir() and not any(dest.iterdir())):
+        raise UserError(f"{dest} already exists; choose a new folder or remove it first")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=PARTIAL_SUFFIX, dir=dest.parent)
+        )
+    except OSError as error:
+        raise UserError(f"cannot write beside {dest}: {error.strerror}") from None
+    try:
+        counts = {table.name: _copy_table(con, table, staging) for table in EXPORTED_TABLES}
+        if dest.exists():
+            dest.rmdir()
+        os.replace(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return counts
+
+
+def _copy_table(con: duckdb.DuckDBPyConnection, table: ExportedTable, staging: Path) -> int:
+    row = con.execute(f"SELECT count(*) FROM ({table.query})").fetchone()
+    count = int(row[0]) if row else 0
+    if count:
+        partitions = ", ".join(f'"{name}"' for name in table.partitions)
+        target = _sql_string(str(staging / table.name))
+        con.execute(
+            f"COPY ({table.query}) TO {target} (FORMAT PARQUET, PARTITION_BY ({partitions}))"
+        )
+    return count
+
+
+def open_parquet(pattern: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory database over a Parquet export, shaped like the store.
+
+    `pattern` is the export folder or a glob inside it (`DIR/**/*.parquet`, or
+    `DIR/**/user=ana/**/*.parquet` for one person). Each file belongs to the table named
+    by its nearest enclosing folder called `users`, `sessions`, `frames`, `markers` or
+    `surveys`; other files are ignored. Each table becomes a view with the store's columns
+    and types (a column missing from an older export reads as NULL), and a table with no
+    files stays empty, so the `v_*` views and every report work as on the database.
+    """
+    files = _expand(pattern)
+    by_table: dict[str, list[str]] = {}
+    for file in files:
+        owner = _table_of(Path(file))
+        if owner is not None:
+            by_table.setdefault(owner, []).append(file)
+    if not by_table:
+        folders = ", ".join(f"{name}/" for name in TABLE_NAMES)
+        raise UserError(f"no Parquet files under {folders} match {pattern}")
+    con = duckdb.connect(":memory:")
+    migrate(con)
+    columns = {name: _columns(con, name) for name in TABLE_NAMES}
+    for name in DROP_ORDER:
+        con.execute(f"DROP TABLE {name}")
+    for table in EXPORTED_TABLES:
+        con.execute(
+            f"CREATE VIEW {table.name} AS "
+            + _view_query(con, columns[table.name], by_table.get(table.name, []), table.partitions)
+        )
+    return con
+
+
+def _expand(pattern: str) -> list[str]:
+    root = Path(pattern).expanduser()
+    if root.is_dir():
+        return sorted(glob.glob(str(root / "**" / f"*{PARQUET_SUFFIX}"), recursive=True))
+    files = sorted(glob.glob(str(root), recursive=True))
+    if not files:
+        raise UserError(f"no files match {pattern}")
+    return [file for file in files if file.endswith(PARQUET_SUFFIX)]
+
+
+def _table_of(file: Path) -> str | None:
+    for folder in reversed(file.parent.parts):
+        if folder in TABLE_NAMES:
+            return folder
+    return None
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    return [
+        (str(name), str(data_type))
+        for name, data_type in con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE table_name = ? ORDER BY column_index",
+            [table],
+        ).fetchall()
+    ]
+
+
+def _view_query(
+    con: duckdb.DuckDBPyConnection,
+    columns: list[tuple[str, str]],
+    files: list[str],
+    partitions: tuple[str, ...],
+) -> str:
+    if not files:
+        nulls = ", ".join(f'CAST(NULL AS {data_type}) AS "{name}"' for name, data_type in columns)
+        return f"SELECT {nulls} WHERE false"
+    hive_types = ", ".join(f"'{name}': '{PARTITION_TYPES[name]}'" for name in partitions)
+    source = (
+        f"read_parquet([{', '.join(_sql_string(file) for file in files)}], "
+        f"hive_partitioning = true, hive_types = {{{hive_types}}})"
+    )
+    present = _parquet_columns(con, source)
+    selected = ", ".join(
+        f'CAST("{name}" AS {data_type}) AS "{name}"'
+        if name in present
+        else f'CAST(NULL AS {data_type}) AS "{name}"'
+        for name, data_type in columns
+    )
+    return f"SELECT {selected} FROM {source}"
+
+
+def _parquet_columns(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    except duckdb.Error as error:
+        raise UserError(f"cannot read the Parquet export: {first_line(error)}") from None
+    return {str(row[0]) for row in described}
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def exported_files(dest: Path) -> Iterable[Path]:
+    return sorted(dest.rglob(f"*{PARQUET_SUFFIX}"))

@@ -1,0 +1,93 @@
+"""`burnout-tui export --parquet` and reading the export back with `report ... --from`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import assert_one_line_error, run_cli
+from tests.test_report_sql import build_demo_db
+
+PRIVATE_DIR_MODE = 0o700
+ROUND_TRIP_QUERIES = (
+    "SELECT * FROM v_sessions ORDER BY session_id",
+    "SELECT * FROM v_frames ORDER BY session_id, frame_index, track_id",
+    "SELECT * FROM v_surveys ORDER BY survey_id",
+    "SELECT * FROM v_markers ORDER BY session_id, ts",
+    "SELECT * FROM v_session_metrics ORDER BY session_id",
+    "SELECT * FROM users ORDER BY user_id",
+)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("export")
+    db = build_demo_db(folder / "s.duckdb")
+    done = run_cli("analyze", "demo", "--db", str(db), "--user", "bo")
+    assert done.returncode == 0, done.stderr
+    out = folder / "parquet"
+    done = run_cli("export", "--parquet", str(out), "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    return db, out
+
+
+def rows(*args: str) -> object:
+    done = run_cli("report", "sql", *args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_layout_is_hive_partitioned_and_private(exported: tuple[Path, Path]) -> None:
+    _, out = exported
+    assert sorted(p.name for p in out.iterdir()) == ["frames", "sessions", "surveys", "users"]
+    frame_files = list((out / "frames").glob("user=*/date=*/*.parquet"))
+    assert {f.parts[-3] for f in frame_files} == {"user=ana", "user=bo"}
+    assert list((out / "surveys").glob("user=ana/date=*/*.parquet"))
+    assert out.stat().st_mode & 0o777 == PRIVATE_DIR_MODE
+    for file in out.rglob("*.parquet"):
+        assert file.stat().st_mode & 0o077 == 0, file
+    assert not [p for p in out.parent.iterdir() if p.name.endswith(".partial")]
+
+
+@pytest.mark.parametrize("query", ROUND_TRIP_QUERIES)
+def test_from_matches_database(exported: tuple[Path, Path], query: str) -> None:
+    db, out = exported
+    expected = rows(query, "--db", str(db))
+    assert rows(query, "--from", str(out)) == expected
+    assert rows(query, "--from", f"{out}/**/*.parquet") == expected
+
+
+def test_from_glob_selects_one_user(exported: tuple[Path, Path]) -> None:
+    _, out = exported
+    payload = rows(
+        'SELECT DISTINCT "user" FROM v_frames', "--from", f"{out}/*/user=bo/**/*.parquet"
+    )
+    assert payload["rows"] == [["bo"]]  # type: ignore[index]
+
+
+def test_from_refuses_writes(exported: tuple[Path, Path]) -> None:
+    _, out = exported
+    done = run_cli("report", "sql", "DELETE FROM markers", "--from", str(out))
+    assert_one_line_error(done, "read-only")
+
+
+def test_from_nothing_matches(tmp_path: Path) -> None:
+    done = run_cli("report", "sql", "SELECT 1", "--from", f"{tmp_path}/**/*.parquet")
+    assert_one_line_error(done, "no files match")
+
+
+def test_export_refuses_an_existing_folder(exported: tuple[Path, Path]) -> None:
+    db, out = exported
+    done = run_cli("export", "--parquet", str(out), "--db", str(db))
+    assert_one_line_error(done, "already exists")
+
+
+def test_export_into_an_empty_folder(exported: tuple[Path, Path], tmp_path: Path) -> None:
+    db, _ = exported
+    target = tmp_path / "empty"
+    target.mkdir()
+    done = run_cli("export", "--parquet", str(target), "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    assert list(target.rglob("*.parquet"))
