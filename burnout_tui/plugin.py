@@ -21,6 +21,8 @@ from burnout_tui.errors import UserError
 if TYPE_CHECKING:
     import duckdb
 
+    from burnout_tui.config import Config
+
 ENTRY_POINT_GROUP = "burnout_tui.plugins"
 
 OptionType = Literal["str", "int", "float", "flag", "path", "choice"]
@@ -64,6 +66,9 @@ class ReportContext:
     con: duckdb.DuckDBPyConnection
     options: Mapping[str, Any]
     out_dir: Path
+    config: Config | None = None
+    """The configuration the user chose (`--config`); None when run outside the CLI, in
+    which case a report should fall back to `burnout_tui.config.load_config()`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,9 @@ class Report:
     options: tuple[Option, ...] = ()
     needs_database: bool = True
     """False for reports that read files only (Grad-CAM on an image): no database is opened."""
+    replaces_database: tuple[str, ...] = ()
+    """Option keys that, when given, stand in for the database (correlation's `csv`): the
+    report then gets an empty in-memory database and works where no database exists."""
 
 
 __all__ = [

@@ -318,3 +318,18 @@ def test_declared_options() -> None:
         "plot",
     }
     assert "linked" in report.help and "--max-gap-hours" in report.help
+
+
+def test_csv_needs_no_database_through_the_cli(tmp_path: Path) -> None:
+    from tests.test_cli import run_cli
+
+    pairs = tmp_path / "pairs.csv"
+    rows = [(f"p{i}", i / 20, (i + (i % 3)) / 25) for i in range(12)]
+    pairs.write_text(
+        "participant,system,survey\n" + "".join(f"{p},{a:.3f},{b:.3f}\n" for p, a, b in rows)
+    )
+    missing = tmp_path / "none.duckdb"
+    done = run_cli("report", "correlation", "--csv", str(pairs), "--db", str(missing), "--json")
+    assert done.returncode == 0, done.stderr
+    assert '"n"' in done.stdout
+    assert not missing.exists()

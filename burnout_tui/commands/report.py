@@ -32,6 +32,8 @@ from burnout_tui.plugin_loader import LoadedPlugin, discover, load, load_all
 if TYPE_CHECKING:
     import duckdb
 
+    from burnout_tui.cli import CliState
+
 DB_ENV = "BURNOUT_TUI_DB"
 FORMATS: tuple[str, ...] = ("table", "csv", "json")
 READ_ONLY_STATEMENTS: frozenset[str] = frozenset({"SELECT", "EXPLAIN"})
@@ -120,12 +122,17 @@ def open_source(
     return open_read_only(_resolve_db(ctx, db_path))
 
 
+def _cli_state(ctx: click.Context) -> CliState | None:
+    """The top-level CLI's state (config path), imported late: cli.py imports this module."""
+    from burnout_tui.cli import CliState
+
+    return ctx.find_object(CliState)
+
+
 def _resolve_db(ctx: click.Context, db_path: Path | None) -> Path:
     if db_path is not None:
         return db_path
-    from burnout_tui.cli import CliState
-
-    state = ctx.find_object(CliState)
+    state = _cli_state(ctx)
     if state is None:
         raise UserError("pass --db (no configuration is loaded)")
     config = state.config()
@@ -176,14 +183,17 @@ def report_command(plugin: LoadedPlugin, report: Report) -> click.Command:
             out_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         except OSError as error:
             raise UserError(f"cannot create {out_dir}: {error.strerror}") from None
-        if report.needs_database:
+        replaced = any(options.get(key) not in (None, False) for key in report.replaces_database)
+        if report.needs_database and not replaced:
             con = open_source(ctx, values["db_path"], values["from_glob"])
         else:
             import duckdb
 
             con = duckdb.connect(":memory:")
+        state = _cli_state(ctx)
+        config = state.config() if state is not None else None
         try:
-            result = _run(plugin, report, ReportContext(con, options, out_dir))
+            result = _run(plugin, report, ReportContext(con, options, out_dir, config))
         finally:
             con.close()
         render(result, output_format)

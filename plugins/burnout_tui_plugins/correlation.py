@@ -40,6 +40,7 @@ from burnout_tui.plugin import Option, Report, ReportContext, ReportError, Repor
 if TYPE_CHECKING:
     import duckdb
 
+    from burnout_tui.config import ScoringConfig
     from burnout_tui_plugins._stats import CorrelationStats
 
 DEFAULT_MAX_GAP_HOURS = 24.0
@@ -211,11 +212,9 @@ def read_pairs_csv(path: Path) -> list[Pair]:
     return pairs
 
 
-def _session_scores(con: duckdb.DuckDBPyConnection) -> list[SessionScore]:
-    from burnout_tui.config import load_config
+def _session_scores(con: duckdb.DuckDBPyConnection, scoring: ScoringConfig) -> list[SessionScore]:
     from burnout_tui.scoring import final_percent
 
-    scoring = load_config().scoring
     rows = con.execute(
         "SELECT session_id, user_name, started_at, mean_score, volatility"
         " FROM v_session_metrics"
@@ -325,7 +324,7 @@ def _option_path(options: Mapping[str, Any], key: str) -> Path | None:
 
 
 def run(ctx: ReportContext) -> ReportResult:
-    from burnout_tui_plugins._stats import MIN_CORRELATION_N, correlation_stats
+    from burnout_tui_plugins._stats import MIN_CORRELATION_N, correlation_stats, scoring_of
 
     options = ctx.options
     csv_path = _option_path(options, "csv")
@@ -346,7 +345,7 @@ def run(ctx: ReportContext) -> ReportResult:
         pairs = read_pairs_csv(csv_path)
     else:
         source = "database"
-        sessions = _session_scores(ctx.con)
+        sessions = _session_scores(ctx.con, scoring_of(ctx.config))
         pairs, unpaired = pair_sessions(sessions, _survey_scores(ctx.con, instrument), max_gap)
         if unpaired:
             notes.append(
@@ -405,5 +404,6 @@ def reports() -> list[Report]:
             " Bland-Altman). " + PAIRING_RULE,
             run=run,
             options=OPTIONS,
+            replaces_database=("csv",),
         )
     ]

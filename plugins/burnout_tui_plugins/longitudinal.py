@@ -32,6 +32,7 @@ from burnout_tui.plugin import Option, Report, ReportContext, ReportError, Repor
 if TYPE_CHECKING:
     import duckdb
 
+    from burnout_tui.config import ScoringConfig
     from burnout_tui_plugins._stats import Trend
 
 DEFAULT_WINDOW = 3
@@ -212,11 +213,11 @@ def chart(series: UserSeries, window: int) -> str:
     return "\n".join(lines)
 
 
-def _load(con: duckdb.DuckDBPyConnection, user: str | None) -> list[UserSeries]:
-    from burnout_tui.config import load_config
+def _load(
+    con: duckdb.DuckDBPyConnection, user: str | None, scoring: ScoringConfig
+) -> list[UserSeries]:
     from burnout_tui.scoring import final_percent
 
-    scoring = load_config().scoring
     user_filter = "" if user is None else " AND m.user_name = ?"
     params: list[Any] = [] if user is None else [user]
     rows = con.execute(
@@ -313,6 +314,8 @@ COLUMNS: tuple[str, ...] = (
 
 
 def run(ctx: ReportContext) -> ReportResult:
+    from burnout_tui_plugins._stats import scoring_of
+
     user = ctx.options.get("user") or None
     window_option = ctx.options.get("window")
     window = DEFAULT_WINDOW if window_option is None else int(window_option)
@@ -323,7 +326,9 @@ def run(ctx: ReportContext) -> ReportResult:
     if plot_path is not None and plot_path.suffix.lower() != PLOT_SUFFIX:
         raise ReportError(f"--plot must name a {PLOT_SUFFIX} file, got {plot_value}")
 
-    all_series = [add_statistics(series, window) for series in _load(ctx.con, user)]
+    all_series = [
+        add_statistics(series, window) for series in _load(ctx.con, user, scoring_of(ctx.config))
+    ]
     if not all_series:
         who = "any user" if user is None else f"user {user!r}"
         raise ReportError(f"no complete sessions with face frames for {who}")
