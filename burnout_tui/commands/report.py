@@ -40,7 +40,9 @@ READ_ONLY_STATEMENTS: frozenset[str] = frozenset({"SELECT", "EXPLAIN"})
 """What `report sql` runs. DuckDB's read-only file refuses writes on its own, but an
 in-memory database over Parquet (`--from`) would accept them, and COPY ... TO writes
 files even from a read-only database; checking the statement type covers all three."""
-COMMON_PARAMS: frozenset[str] = frozenset({"db", "from", "format", "json", "out-dir", "help"})
+COMMON_PARAMS: frozenset[str] = frozenset(
+    {"db", "from", "format", "json", "out-dir", "out", "help"}
+)
 PRIVATE_DIR_MODE = 0o700
 FLOAT_DIGITS = 6
 """Significant digits of floats in the terminal table; csv and json keep full precision."""
@@ -86,6 +88,8 @@ def _common_params() -> list[click.Parameter]:
     @_format_options
     @click.option(
         "--out-dir",
+        "--out",
+        "out_dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=Path("."),
         show_default=True,
