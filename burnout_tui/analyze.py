@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import duckdb
 import numpy as np
 
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
-from burnout_tui.pipeline import FramePipeline, FrameResult
+from burnout_tui.pipeline import FrameResult, Pipeline, make_pipeline
+from burnout_tui.recording import Recorder
 from burnout_tui.scoring import SessionSummary, summarise
 from burnout_tui.sources.frame import FrameSource
 from burnout_tui.store import FrameRow, FrameWriter, repository
@@ -39,6 +40,8 @@ class AnalysisResult:
     seconds: float
     summary: SessionSummary
     stage_ms: dict[str, float]
+    tracks: dict[int, str] = field(default_factory=dict)
+    """Multi-user only: track id → user name, as stored in `track_users`."""
 
     @property
     def fps(self) -> float:
@@ -60,6 +63,7 @@ class AnalysisResult:
             "burnout_percent": summary["final_percent"],
             "level": summary["level"],
             "summary": summary,
+            "tracks": {str(track_id): name for track_id, name in self.tracks.items()},
             "stage_ms_per_frame": {
                 name: round(total / max(self.frames, 1), 3) for name, total in self.stage_ms.items()
             },
@@ -78,16 +82,27 @@ def run_analysis(
     con: duckdb.DuckDBPyConnection,
     config: Config,
     user: str,
-    pipeline: FramePipeline | None = None,
+    pipeline: Pipeline | None = None,
     on_frame: ProgressCallback | None = None,
+    *,
+    multi_user: bool = False,
+    recorder: Recorder | None = None,
 ) -> AnalysisResult:
-    pipeline = pipeline or FramePipeline(config)
+    """Analyse every frame of `source` into one new session.
+
+    With `multi_user` each face is tracked and scored on its own, and each new track is
+    mapped to an auto-named user (user001, …) on first sight; the summary then takes the
+    mean over the faces of each frame. `recorder`, if given, receives every frame; the
+    caller owns it and closes it (in a `finally`, so Ctrl-C still finalises the file).
+    """
+    pipeline = pipeline or make_pipeline(config, multi_user)
     clock = pipeline.clock
     user_id = repository.get_or_create_user(con, user)
     session_id = repository.start_session(con, user_id, source.label, json.dumps(config.to_dict()))
     frames = 0
     face_frames = 0
     scores: list[float] = []
+    tracks: dict[int, str] = {}
     started = time.perf_counter()
     try:
         with FrameWriter(con, flush_interval_s=config.store.flush_interval_s) as writer:
@@ -98,9 +113,13 @@ def run_analysis(
                     break
                 result = pipeline.process(frame)
                 frames += 1
+                if multi_user:
+                    _name_new_tracks(con, session_id, result, tracks)
+                if recorder is not None:
+                    recorder.put(frame.image, result, tracks)
                 if result.faces:
                     face_frames += 1
-                    scores.append(result.faces[0].frame_score)
+                    scores.append(_frame_value(result, multi_user))
                     with clock.stage("store"):
                         writer.put_many(frame_rows(session_id, result))
                 if on_frame is not None:
@@ -122,7 +141,27 @@ def run_analysis(
         seconds=seconds,
         summary=summary,
         stage_ms=dict(clock.totals_ms),
+        tracks=tracks,
     )
+
+
+def _frame_value(result: FrameResult, multi_user: bool) -> float:
+    """The frame's value in the session summary: the followed face's score, or with
+    several people the mean over them, so each frame counts once whoever is in it."""
+    if multi_user:
+        return float(np.mean([face.frame_score for face in result.faces]))
+    return result.faces[0].frame_score
+
+
+def _name_new_tracks(
+    con: duckdb.DuckDBPyConnection, session_id: int, result: FrameResult, tracks: dict[int, str]
+) -> None:
+    """Give every track seen for the first time the next free auto name, and store it."""
+    for face in result.faces:
+        if face.track_id not in tracks:
+            name = repository.next_auto_user_name(con)
+            repository.assign_track_user(con, session_id, face.track_id, name)
+            tracks[face.track_id] = name
 
 
 __all__ = ["AnalysisResult", "NoFaceError", "run_analysis"]

@@ -15,12 +15,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 import duckdb
 
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
-from burnout_tui.pipeline import FramePipeline, FrameResult
+from burnout_tui.pipeline import FrameResult, Pipeline, make_pipeline
+from burnout_tui.recording import Recorder
 from burnout_tui.sources import FrameSource, SourceError, SourceKind, SourceSpec, open_source
 from burnout_tui.sources.frame import Frame
 from burnout_tui.store import FrameRow, FrameWriter, repository
@@ -108,7 +110,14 @@ class LatestFrameReader:
 
 
 class CaptureWorker:
-    """Runs the pipeline for one monitored person and keeps one session open at a time."""
+    """Runs the pipeline for one monitored person (or, with `multi_user`, everyone in view)
+    and keeps one session open at a time.
+
+    In multi-user mode each new track is mapped to an auto-named user on first sight;
+    `track_names()` gives the mapping and `rename_track` changes it (stored at once, so
+    the whole session's rows of that track belong to the new name). With `record`, every
+    processed frame is also written, annotated, to that video file until `stop`.
+    """
 
     def __init__(
         self,
@@ -118,15 +127,24 @@ class CaptureWorker:
         user: str,
         *,
         fast: bool = False,
-        pipeline_factory: Callable[[Config], FramePipeline] = FramePipeline,
+        pipeline_factory: Callable[[Config], Pipeline] | None = None,
+        multi_user: bool = False,
+        record: Path | None = None,
     ) -> None:
         self.spec = spec
         self.config = config
         self.user = user
         self.fast = fast
+        self.multi_user = multi_user
+        self.recording: Path | None = record
+        """The file being recorded to, for the UI to say so; None when not recording."""
+        self._recorder: Recorder | None = None
+        self._track_names: dict[int, str] = {}
         self.results: deque[FrameResult] = deque(maxlen=RING_SIZE)
         self._con = con
-        self._pipeline_factory = pipeline_factory
+        self._pipeline_factory: Callable[[Config], Pipeline] = pipeline_factory or (
+            lambda config: make_pipeline(config, multi_user)
+        )
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._resume = threading.Event()
@@ -210,6 +228,25 @@ class CaptureWorker:
     def session_id(self) -> int | None:
         return self._session_id
 
+    def track_names(self) -> dict[int, str]:
+        """Track id → user name for the current session (multi-user mode; else empty)."""
+        with self._lock:
+            return dict(self._track_names)
+
+    def rename_track(self, track_id: int, name: str) -> None:
+        """Name the person behind `track_id` for the rest of this session (and its past
+        rows). Raises ValueError for a blank name; an unseen track id is named in advance."""
+        name = name.strip()
+        if not name:
+            raise ValueError("a user name must not be blank")
+        with self._lock:
+            session_id = self._session_id
+        if session_id is None:
+            return
+        repository.assign_track_user(self._con.cursor(), session_id, track_id, name)
+        with self._lock:
+            self._track_names[track_id] = name
+
     @property
     def user_id(self) -> int:
         return self._user_id
@@ -220,6 +257,8 @@ class CaptureWorker:
         self._resume.set()
         if self._thread.is_alive():
             self._thread.join()
+        if self._recorder is not None:
+            self._recorder.close()
         self._writer.close()
         self._end_session()
         self._set_state(WorkerState.STOPPED, "stopped")
@@ -242,6 +281,7 @@ class CaptureWorker:
             self._frames = 0
             self._face_frames = 0
             self._dropped = 0
+            self._track_names = {}
 
     def _end_session(self) -> None:
         with self._lock:
@@ -280,6 +320,8 @@ class CaptureWorker:
             source = self._open()
             if source is None:
                 return
+            if self.recording is not None and self._recorder is None:
+                self._recorder = Recorder(self.recording, source.fps)
             self._set_state(WorkerState.RUNNING, "")
             if source.live:
                 reason = self._consume_live(pipeline, LatestFrameReader(source))
@@ -291,7 +333,17 @@ class CaptureWorker:
             if reason is WorkerState.RECONNECTING:
                 self._set_state(WorkerState.RECONNECTING, f"{self.spec.label} lost; reconnecting")
 
-    def _handle(self, pipeline: FramePipeline, frame: Frame) -> None:
+    def _name_new_tracks(self, session_id: int, result: FrameResult) -> None:
+        with self._lock:
+            unseen = [f.track_id for f in result.faces if f.track_id not in self._track_names]
+        for track_id in unseen:
+            cursor = self._con.cursor()
+            name = repository.next_auto_user_name(cursor)
+            repository.assign_track_user(cursor, session_id, track_id, name)
+            with self._lock:
+                self._track_names.setdefault(track_id, name)
+
+    def _handle(self, pipeline: Pipeline, frame: Frame) -> None:
         if self._new_session_requested:
             self._end_session()
             self._begin_session()
@@ -301,6 +353,10 @@ class CaptureWorker:
         result = pipeline.process(frame)
         session_id = self._session_id
         assert session_id is not None
+        if self.multi_user:
+            self._name_new_tracks(session_id, result)
+        if self._recorder is not None:
+            self._recorder.put(frame.image, result, self.track_names())
         if result.faces:
             self._writer.put_many(
                 [
@@ -322,7 +378,7 @@ class CaptureWorker:
         self._resume.wait()
         return time.monotonic() - paused_at
 
-    def _consume_file(self, pipeline: FramePipeline, source: FrameSource) -> WorkerState:
+    def _consume_file(self, pipeline: Pipeline, source: FrameSource) -> WorkerState:
         """Play a file (or the demo) at its native rate, dropping frames when behind."""
         wall_start = time.monotonic()
         frame_period = 1.0 / source.fps
@@ -346,7 +402,7 @@ class CaptureWorker:
             source.close()
         return WorkerState.STOPPED
 
-    def _consume_live(self, pipeline: FramePipeline, reader: LatestFrameReader) -> WorkerState:
+    def _consume_live(self, pipeline: Pipeline, reader: LatestFrameReader) -> WorkerState:
         try:
             while not self._stop.is_set():
                 self._wait_if_paused()

@@ -89,6 +89,33 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
         ctx.invoke(monitor)
 
 
+def multi_user_option(function: Any) -> Any:
+    return click.option(
+        "--multi-user",
+        is_flag=True,
+        help="Track every face with its own id and score; tracks map to users user001, ….",
+    )(function)
+
+
+def record_option(function: Any) -> Any:
+    return click.option(
+        "--record",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        metavar="OUT.mp4|OUT.avi",
+        help="Also write the video with boxes, ids, emotions and scores drawn (shows faces).",
+    )(function)
+
+
+def _checked_record(record: Path | None) -> Path | None:
+    """Reject an unusable --record path before any model, source or database opens."""
+    if record is None:
+        return None
+    from burnout_tui.recording import check_output
+
+    return check_output(record)
+
+
 DEFAULT_SOURCE = "0"
 """The first camera: what someone running `burnout-tui` with no arguments means."""
 
@@ -106,15 +133,34 @@ DEFAULT_SOURCE = "0"
     "--fast", is_flag=True, help="Process a file as fast as possible, not at its frame rate."
 )
 @click.option("--serve", is_flag=True, help="Serve the monitor to a web browser (textual-serve).")
+@multi_user_option
+@record_option
 @click.pass_obj
 def monitor(
-    state: CliState, source: str, user: str, db_path: Path | None, fast: bool, serve: bool
+    state: CliState,
+    source: str,
+    user: str,
+    db_path: Path | None,
+    fast: bool,
+    serve: bool,
+    multi_user: bool,
+    record: Path | None,
 ) -> None:
-    """Monitor one person live in the terminal (the default command)."""
+    """Monitor one person (or, with --multi-user, everyone in view) live in the terminal."""
     from burnout_tui.tui.run import run_monitor
 
     config = state.config()
-    run_monitor(config, source, user, state.db_path(config, db_path), fast, serve)
+    record = _checked_record(record)
+    run_monitor(
+        config,
+        source,
+        user,
+        state.db_path(config, db_path),
+        fast,
+        serve,
+        multi_user=multi_user,
+        record=record,
+    )
 
 
 @cli.command()
@@ -122,13 +168,31 @@ def monitor(
 @click.option("--user", default="default", show_default=True, help="Whose session this is.")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@multi_user_option
+@record_option
 @click.pass_obj
-def analyze(state: CliState, video: str, user: str, db_path: Path | None, as_json: bool) -> None:
+def analyze(
+    state: CliState,
+    video: str,
+    user: str,
+    db_path: Path | None,
+    as_json: bool,
+    multi_user: bool,
+    record: Path | None,
+) -> None:
     """Analyse a video file (or `demo`) as fast as possible and store one session."""
     from burnout_tui.commands.analyze import analyze_command
 
     config = state.config()
-    analyze_command(config, video, user, state.db_path(config, db_path), as_json)
+    analyze_command(
+        config,
+        video,
+        user,
+        state.db_path(config, db_path),
+        as_json,
+        multi_user=multi_user,
+        record=_checked_record(record),
+    )
 
 
 @cli.command()

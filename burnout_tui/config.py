@@ -114,6 +114,23 @@ class DetectionConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackingConfig:
+    """How faces are followed from frame to frame in multi-user mode."""
+
+    grace_s: float = 2.0
+    min_iou: float = 0.3
+    max_keypoint_distance: float = 0.6
+
+    def __post_init__(self) -> None:
+        _non_negative("grace_s", self.grace_s)
+        _require(0.0 <= self.min_iou <= 1.0, "min_iou must be between 0 and 1")
+        _require(
+            math.isfinite(self.max_keypoint_distance) and self.max_keypoint_distance > 0.0,
+            "max_keypoint_distance must be a finite number > 0",
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StoreConfig:
     """Where sessions are stored and how long rows may wait before being written."""
 
@@ -134,6 +151,7 @@ class Config:
     levels: LevelsConfig = field(default_factory=LevelsConfig)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; stored with each session so its score can be recomputed later."""
@@ -254,6 +272,7 @@ __all__ = [
     "LevelsConfig",
     "ScoringConfig",
     "StoreConfig",
+    "TrackingConfig",
     "config_from_table",
     "default_config_text",
     "load_config",

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +19,7 @@ import numpy.typing as npt
 from burnout_tui.config import Config
 from burnout_tui.scoring import RollingScore, frame_scores
 from burnout_tui.sources.frame import Frame
+from burnout_tui.tracking import TrackerState, assign
 from burnout_tui.vision.align import aligned_crop
 from burnout_tui.vision.detector import FaceDetector
 from burnout_tui.vision.emotion import EmotionClassifier
@@ -53,6 +55,16 @@ class FrameResult:
     @property
     def primary(self) -> FaceResult | None:
         return self.faces[0] if self.faces else None
+
+
+class Pipeline(Protocol):
+    """What `analyze` and the capture worker need from either pipeline."""
+
+    clock: StageClock
+
+    def reset(self) -> None: ...
+
+    def process(self, frame: Frame) -> FrameResult: ...
 
 
 class StageClock:
@@ -135,3 +147,83 @@ class FramePipeline:
             rolling = self.rolling.push(score)
         result = FaceResult(PRIMARY_TRACK, primary, probs, features, score, rolling)
         return FrameResult(frame.index, frame.ts, (result,), full, dict(clock.last_ms))
+
+
+class MultiFacePipeline:
+    """Multi-user pipeline: every face gets a track id, its own rolling score, one CNN batch.
+
+    Scheduling follows `FramePipeline`: between full detections only R-Net and O-Net
+    refine the faces seen in the last frame. A full detection runs every `detect_every`
+    frames, so a newcomer is found within that many frames, and on the next frame
+    whenever refinement loses a face, so the tracker sees a lost face again as early
+    as possible. Faces come out sorted by track id, so a grid keeps its order.
+    """
+
+    def __init__(self, config: Config, threads: int = 2) -> None:
+        detection = config.detection
+        self.config = config
+        self.detector = FaceDetector(
+            min_face_size=detection.min_face_size,
+            thresholds=detection.thresholds,
+            scale_factor=detection.scale_factor,
+            threads=threads,
+        )
+        self.classifier = EmotionClassifier(threads=threads)
+        self.clock = StageClock()
+        self.tracker = TrackerState()
+        self.rolling: dict[int, RollingScore] = {}
+        self._since_full = 0
+        self._last_ts: float | None = None
+
+    def reset(self) -> None:
+        """Forget tracks and rolling windows, e.g. when a new session starts."""
+        self.tracker = TrackerState()
+        self.rolling = {}
+        self._since_full = 0
+        self._last_ts = None
+
+    def _detect(self, image: npt.NDArray[np.uint8]) -> tuple[list[Face], bool]:
+        every = self.config.detection.detect_every
+        visible = [] if self._last_ts is None else self.tracker.visible_at(self._last_ts)
+        if visible and self._since_full < every:
+            refined = self.detector.refine(image, [track.face for track in visible])
+            self._since_full = every if len(refined) < len(visible) else self._since_full + 1
+            if refined:
+                return refined, False
+        self._since_full = 1
+        return self.detector.detect(image), True
+
+    def process(self, frame: Frame) -> FrameResult:
+        clock = self.clock
+        with clock.stage("detect"):
+            faces, full = self._detect(frame.image)
+            assignment = assign(self.tracker, faces, frame.ts, self.config.tracking)
+            self.tracker = assignment.state
+            self._last_ts = frame.ts
+            live = {track.track_id for track in self.tracker.tracks}
+            self.rolling = {key: value for key, value in self.rolling.items() if key in live}
+        if not faces:
+            return FrameResult(frame.index, frame.ts, (), full, dict(clock.last_ms))
+        with clock.stage("align"):
+            crops = [aligned_crop(frame.image, face) for face in faces]
+            features = [face_features(face, crop) for face, crop in zip(faces, crops, strict=True)]
+        with clock.stage("classify"):
+            probs = self.classifier.predict(crops)
+        with clock.stage("score"):
+            results = []
+            for index, track_id in enumerate(assignment.track_ids):
+                score = float(frame_scores(probs[index], self.config.scoring))
+                window = self.rolling.setdefault(track_id, RollingScore(self.config.scoring))
+                rolling = window.push(score)
+                results.append(
+                    FaceResult(
+                        track_id, faces[index], probs[index], features[index], score, rolling
+                    )
+                )
+            results.sort(key=lambda result: result.track_id)
+        return FrameResult(frame.index, frame.ts, tuple(results), full, dict(clock.last_ms))
+
+
+def make_pipeline(config: Config, multi_user: bool) -> Pipeline:
+    """The pipeline for one mode; both load the same models."""
+    return MultiFacePipeline(config) if multi_user else FramePipeline(config)

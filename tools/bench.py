@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from burnout_tui.config import Config, load_config
-from burnout_tui.pipeline import STAGES, FramePipeline, FrameResult
+from burnout_tui.pipeline import STAGES, FramePipeline, FrameResult, MultiFacePipeline
 from burnout_tui.sources import open_source, parse_source
 
 CLIP = "videos/liveportrait_d3.mp4"
@@ -97,6 +97,76 @@ def scheduling_fidelity(config: Config, video: Path) -> dict[str, float]:
         "mean_abs_frame_score_diff": float(np.mean(score_diffs)),
         "max_prob_diff_p95": float(np.percentile(prob_diffs, 95)),
     }
+
+
+MULTI_CLIPS = ("videos/short_hamilton_clip.mp4", "videos/crowd_walking_video.mp4")
+MULTI_TARGET_FPS = 15.0
+"""Issue target: six faces at 640×360 on a 2-core machine."""
+TARGET_SIZE = (640, 360)
+
+
+@dataclass(frozen=True)
+class MultiRun:
+    fps: float
+    mean_faces: float
+    max_faces: int
+    tracks: int
+
+
+def multi_user_run(config: Config, video: Path, size: tuple[int, int] | None) -> MultiRun:
+    """Multi-user pipeline over the whole clip (optionally resized first), decode excluded."""
+    import cv2
+
+    source = open_source(parse_source(str(video)))
+    pipeline = MultiFacePipeline(config)
+    faces: list[int] = []
+    ids: set[int] = set()
+    elapsed = 0.0
+    while (frame := source.read()) is not None:
+        if size is not None:
+            frame = replace(frame, image=np.ascontiguousarray(cv2.resize(frame.image, size)))
+        start = time.perf_counter()
+        result = pipeline.process(frame)
+        elapsed += time.perf_counter() - start
+        faces.append(len(result.faces))
+        ids.update(face.track_id for face in result.faces)
+    source.close()
+    return MultiRun(len(faces) / elapsed, float(np.mean(faces)), max(faces), len(ids))
+
+
+def multi_user_table(config: Config, data: Path) -> Table:
+    table = Table(
+        title=f"analyze --multi-user (target ≥ {MULTI_TARGET_FPS:g} frames/s, 6 faces, 640×360)"
+    )
+    for column in ("clip", "size", "frames/s", "faces/frame mean", "max", "track ids"):
+        table.add_column(column, justify="left" if column == "clip" else "right")
+    for clip in MULTI_CLIPS:
+        for size in (None, TARGET_SIZE):
+            run = multi_user_run(config, data / clip, size)
+            label = "native" if size is None else f"{size[0]}×{size[1]}"
+            table.add_row(
+                Path(clip).name,
+                label,
+                f"{run.fps:.1f}",
+                f"{run.mean_faces:.1f}",
+                str(run.max_faces),
+                str(run.tracks),
+            )
+    return table
+
+
+def recording_overhead(video: Path) -> tuple[float, float]:
+    """frames/s of `analyze --multi-user` without and with --record (target: ≤ 15 % slower)."""
+    rates = []
+    for record in (False, True):
+        with tempfile.TemporaryDirectory() as tmp:
+            command = [sys.executable, "-m", "burnout_tui.cli", "analyze", str(video)]
+            command += ["--multi-user", "--db", str(Path(tmp) / "r.duckdb"), "--json"]
+            if record:
+                command += ["--record", str(Path(tmp) / "r.mp4")]
+            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        rates.append(float(json.loads(output)["fps"]))
+    return rates[0], rates[1]
 
 
 KEY_PROBES = 10
@@ -191,6 +261,16 @@ def main() -> None:
     table.add_column("value", justify="right")
     for key, value in fidelity.items():
         table.add_row(key.replace("_", " "), f"{value:.4f}" if value < 100 else f"{value:.0f}")
+    console.print(table)
+
+    console.print(multi_user_table(config, Path(data)))
+    plain, recorded = recording_overhead(Path(data) / MULTI_CLIPS[0])
+    table = Table(title=f"--record on {MULTI_CLIPS[0]}, --multi-user (target ≤ 15 % slower)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("frames/s without", f"{plain:.1f}")
+    table.add_row("frames/s with --record", f"{recorded:.1f}")
+    table.add_row("slow-down", f"{100 * (1 - recorded / plain):.1f} %")
     console.print(table)
 
     latencies = keypress_latency(video)

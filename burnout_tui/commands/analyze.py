@@ -13,16 +13,33 @@ from rich.table import Table
 
 from burnout_tui.analyze import AnalysisResult, run_analysis
 from burnout_tui.config import Config
+from burnout_tui.recording import Recorder, announce, check_output
 from burnout_tui.sources import FrameSource, open_source, parse_source
 from burnout_tui.store import open_database
 
 
-def analyze_command(config: Config, video: str, user: str, path: Path, as_json: bool) -> None:
+def analyze_command(
+    config: Config,
+    video: str,
+    user: str,
+    path: Path,
+    as_json: bool,
+    *,
+    multi_user: bool = False,
+    record: Path | None = None,
+) -> None:
     spec = parse_source(video)
+    if record is not None:
+        record = check_output(record)
     source = open_source(spec)
     created = not path.exists()
     with ExitStack() as stack:
         stack.callback(source.close)
+        recorder: Recorder | None = None
+        if record is not None:
+            recorder = Recorder(record, source.fps)
+            stack.callback(recorder.close)
+            announce(record)
         try:
             con = open_database(path)
         except BaseException:
@@ -30,7 +47,15 @@ def analyze_command(config: Config, video: str, user: str, path: Path, as_json: 
             raise
         stack.callback(con.close)
         try:
-            result = _run_with_progress(source, con, config, user, show=sys.stderr.isatty())
+            result = _run_with_progress(
+                source,
+                con,
+                config,
+                user,
+                show=sys.stderr.isatty(),
+                multi_user=multi_user,
+                recorder=recorder,
+            )
         except BaseException:
             con.close()
             _remove_if_created(path, created)
@@ -49,10 +74,17 @@ def _remove_if_created(path: Path, created: bool) -> None:
 
 
 def _run_with_progress(
-    source: FrameSource, con: duckdb.DuckDBPyConnection, config: Config, user: str, show: bool
+    source: FrameSource,
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    user: str,
+    show: bool,
+    *,
+    multi_user: bool,
+    recorder: Recorder | None,
 ) -> AnalysisResult:
     if not show:
-        return run_analysis(source, con, config, user)
+        return run_analysis(source, con, config, user, multi_user=multi_user, recorder=recorder)
     progress = Progress(
         TextColumn("[bold]analyze[/] {task.description}"),
         BarColumn(),
@@ -64,7 +96,13 @@ def _run_with_progress(
     with progress:
         task = progress.add_task(source.label, total=source.frame_count)
         return run_analysis(
-            source, con, config, user, on_frame=lambda done: progress.update(task, completed=done)
+            source,
+            con,
+            config,
+            user,
+            on_frame=lambda done: progress.update(task, completed=done),
+            multi_user=multi_user,
+            recorder=recorder,
         )
 
 
@@ -83,4 +121,7 @@ def summary_table(result: AnalysisResult) -> Table:
     table.add_row("frame score min / max", f"{summary.min:.3f} / {summary.max:.3f}")
     table.add_row("volatility", f"{summary.volatility:.4f}")
     table.add_row("burnout proxy", f"{summary.final_percent:.0f} % ({summary.level})")
+    if result.tracks:
+        names = ", ".join(f"{track_id}→{name}" for track_id, name in result.tracks.items())
+        table.add_row("tracks → users", names)
     return table

@@ -83,12 +83,56 @@ def delete_session(con: duckdb.DuckDBPyConnection, session_id: int) -> None:
     try:
         con.execute("DELETE FROM frames WHERE session_id = ?", [session_id])
         con.execute("DELETE FROM markers WHERE session_id = ?", [session_id])
+        con.execute("DELETE FROM track_users WHERE session_id = ?", [session_id])
         con.execute("UPDATE surveys SET session_id = NULL WHERE session_id = ?", [session_id])
         con.execute("DELETE FROM sessions WHERE session_id = ?", [session_id])
         con.commit()
     except duckdb.Error:
         con.rollback()
         raise
+
+
+AUTO_USER_PREFIX = "user"
+AUTO_USER_DIGITS = 3
+"""Auto names read user001, user002, …; more than 999 simply grow a digit."""
+
+
+def next_auto_user_name(con: duckdb.DuckDBPyConnection) -> str:
+    """The first userNNN after every existing one, so that an anonymous face in a new
+    session never silently joins the history of a different person from an older one."""
+    rows = con.execute(
+        "SELECT name FROM users WHERE regexp_full_match(name, ?)",
+        [f"{AUTO_USER_PREFIX}[0-9]+"],
+    ).fetchall()
+    taken = [int(str(name)[len(AUTO_USER_PREFIX) :]) for (name,) in rows]
+    return f"{AUTO_USER_PREFIX}{max(taken, default=0) + 1:0{AUTO_USER_DIGITS}d}"
+
+
+def assign_track_user(
+    con: duckdb.DuckDBPyConnection, session_id: int, track_id: int, user_name: str
+) -> int:
+    """Map a track of a multi-user session to a person (created if new); returns user_id.
+
+    Called on first sight with an auto name and again when someone renames the track:
+    the mapping holds for the whole session, so every row of that track, earlier ones
+    included, belongs to the new name.
+    """
+    user_id = get_or_create_user(con, user_name)
+    con.execute(
+        "INSERT OR REPLACE INTO track_users (session_id, track_id, user_id) VALUES (?, ?, ?)",
+        [session_id, track_id, user_id],
+    )
+    return user_id
+
+
+def track_users(con: duckdb.DuckDBPyConnection, session_id: int) -> dict[int, str]:
+    """Track id → user name for one session."""
+    rows = con.execute(
+        "SELECT t.track_id, u.name FROM track_users AS t JOIN users AS u USING (user_id)"
+        " WHERE t.session_id = ? ORDER BY t.track_id",
+        [session_id],
+    ).fetchall()
+    return {int(track_id): str(name) for track_id, name in rows}
 
 
 def add_marker(con: duckdb.DuckDBPyConnection, session_id: int, ts: float, note: str) -> None:

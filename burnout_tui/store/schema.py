@@ -26,6 +26,11 @@ Design notes:
 - The `v_*` views (migration 2, documented in docs/views.md) are the stable interface
   for reports and plugins: the tables may gain or rename columns, the views keep theirs.
   Each names the person in a `user` column so views join and filter alike.
+- `track_users` (migration 3) maps a multi-user session's track ids to the people they
+  are; `v_track_frames` names each frame row by that person, falling back to the
+  session's user for single-user sessions, which have no mapping. It has no foreign
+  key: the Parquet round trip (`report --from`) drops and rebuilds `users`, which a
+  referencing table would forbid.
 """
 
 from __future__ import annotations
@@ -207,5 +212,29 @@ MIGRATIONS: tuple[str, ...] = (
 
     CREATE VIEW v_session_metrics AS
     SELECT *, user_name AS "user" FROM session_metrics;
+    """,
+    """
+    CREATE TABLE track_users (
+        session_id INTEGER NOT NULL,
+        track_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        PRIMARY KEY (session_id, track_id)
+    );
+
+    CREATE VIEW v_track_frames AS
+    SELECT
+        f.session_id,
+        coalesce(tu.name, su.name) AS "user",
+        f.track_id,
+        f.frame_index,
+        f.ts,
+        f.frame_score,
+        f.rolling_score,
+        s.started_at + to_seconds(f.ts) AS frame_time
+    FROM frames AS f
+    JOIN sessions AS s USING (session_id)
+    JOIN users AS su ON su.user_id = s.user_id
+    LEFT JOIN track_users AS t ON t.session_id = f.session_id AND t.track_id = f.track_id
+    LEFT JOIN users AS tu ON tu.user_id = t.user_id;
     """,
 )

@@ -20,6 +20,7 @@ from burnout_tui.errors import UserError
 from burnout_tui.tui.capture_protocol import Capture
 from burnout_tui.tui.finalising_screen import FinalisingScreen
 from burnout_tui.tui.monitor_screen import TICK_S, MonitorScreen
+from burnout_tui.tui.people_screen import PeopleScreen
 
 DISCLAIMER = "research proxy, not a diagnosis"
 
@@ -37,8 +38,12 @@ class MonitorApp(App[None]):
         *,
         clock: Callable[[], float] = time.monotonic,
         tick_s: float = TICK_S,
+        multi_user: bool = False,
     ) -> None:
         """`con` is the store connection; the UI reads and writes through its own cursor.
+
+        With `multi_user` the first screen is the people grid (one panel per tracked
+        person) instead of the single-user monitor.
 
         `clock` must be on the worker's `session_started` clock (`time.monotonic`); tests
         pass a constant one so the session clock does not change between snapshots.
@@ -49,10 +54,13 @@ class MonitorApp(App[None]):
         self.cursor = con.cursor()
         self.clock = clock
         self.tick_s = tick_s
+        self.multi_user = multi_user
         self.finalising = False
         self.finalise_error: str | None = None
 
     def get_default_screen(self) -> Screen[None]:
+        if self.multi_user:
+            return PeopleScreen(self.capture, self.cursor, self.config, self.clock, self.tick_s)
         return MonitorScreen(self.capture, self.cursor, self.config, self.clock, self.tick_s)
 
     def on_mount(self) -> None:
@@ -74,6 +82,23 @@ class MonitorApp(App[None]):
             )
             yield SystemCommand(
                 "Survey", "Answer a burnout or stress questionnaire", screen.action_survey
+            )
+            yield SystemCommand(
+                "New session", "Save this session and start another", screen.action_new_session
+            )
+            yield SystemCommand("History", "Past sessions and their surveys", screen.action_history)
+        elif isinstance(screen, PeopleScreen):
+            yield SystemCommand(
+                "Pause / resume", "Pause or resume capture", screen.action_toggle_pause
+            )
+            yield SystemCommand(
+                "Rename", "Assign a user to the selected person", screen.action_rename
+            )
+            yield SystemCommand(
+                "Open person", "The selected person in the single-user view", screen.action_open
+            )
+            yield SystemCommand(
+                "Add marker", "Mark this moment, with an optional note", screen.action_marker
             )
             yield SystemCommand(
                 "New session", "Save this session and start another", screen.action_new_session

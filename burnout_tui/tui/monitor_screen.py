@@ -8,6 +8,7 @@ bounded amount of work per tick and keys stay responsive.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import ClassVar
 
 import duckdb
@@ -25,7 +26,7 @@ from burnout_tui.capture import WorkerState, WorkerStatus
 from burnout_tui.config import PERCENT_MAX, Config
 from burnout_tui.scoring import level
 from burnout_tui.surveys import InstrumentError, available_instruments
-from burnout_tui.tui.capture_protocol import Capture
+from burnout_tui.tui.capture_protocol import Capture, recording
 from burnout_tui.tui.formatting import (
     BRIEF_NOTICE_S,
     NO_VALUE,
@@ -67,6 +68,9 @@ ALERT_SEVERITY: dict[WorkerState, SeverityLevel] = {
 """States announced with a notification when entered: the state line is one line and may
 cut a long message, a notification shows all of it."""
 
+RECORDING_STYLE = "bold $text-error"
+"""The recording mark is loud on purpose: the file holds faces, which nothing else keeps."""
+
 STATE_HINTS: dict[WorkerState, str] = {
     WorkerState.PAUSED: "space resumes",
     WorkerState.ENDED: "q saves and quits",
@@ -74,8 +78,9 @@ STATE_HINTS: dict[WorkerState, str] = {
 }
 
 
-def state_content(status: WorkerStatus, user: str) -> Content:
-    """State word, the worker's message when it adds something, then who and what is watched."""
+def state_content(status: WorkerStatus, user: str, recording_to: Path | None = None) -> Content:
+    """State word, the worker's message when it adds something, then who and what is watched,
+    and last where the video is being recorded to, while it is."""
     parts: list[Content | str] = [
         Content.styled(status.state.value.upper(), STATE_STYLES[status.state])
     ]
@@ -86,6 +91,8 @@ def state_content(status: WorkerStatus, user: str) -> Content:
         parts += ["  ", Content.styled(f"({hint})", "dim")]
     session = NO_VALUE if status.session_id is None else str(status.session_id)
     parts += ["  ·  session ", session, " · user ", user, " · source ", status.source]
+    if recording_to is not None:
+        parts += ["  ", Content.styled(f"● REC {recording_to}", RECORDING_STYLE)]
     return Content.assemble(*parts)
 
 
@@ -108,14 +115,17 @@ class MonitorScreen(Screen[None]):
         config: Config,
         clock: Callable[[], float],
         tick_s: float = TICK_S,
+        series: LiveSeries | None = None,
     ) -> None:
+        """`series` carries on from what was already seen (the person view opened from the
+        grid); without it the screen starts from the worker's next frames."""
         super().__init__()
         self.capture = capture
         self.con = con
         self.config = config
         self.clock = clock
         self.tick_s = tick_s
-        self.series = LiveSeries(config.scoring, config.levels)
+        self.series = series if series is not None else LiveSeries(config.scoring, config.levels)
         self._last_state: WorkerState | None = None
         self._last_state_line: Content | None = None
         self._last_stats = ""
@@ -138,6 +148,8 @@ class MonitorScreen(Screen[None]):
         self.query_one(EmotionPanel).fit_rows(event.size.height - FIXED_LINES)
 
     def on_mount(self) -> None:
+        if self.series.frames:
+            self._draw_series()
         self.refresh_live()
         self.set_interval(self.tick_s, self.refresh_live, name="drain")
 
@@ -185,7 +197,7 @@ class MonitorScreen(Screen[None]):
                 self.notify(
                     status.message, title=status.state.value, severity=severity, markup=False
                 )
-        state_line = state_content(status, self.capture.user)
+        state_line = state_content(status, self.capture.user, recording(self.capture))
         if state_line != self._last_state_line:
             self._last_state_line = state_line
             self.query_one("#state-line", Static).update(state_line)

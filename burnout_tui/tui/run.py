@@ -19,9 +19,20 @@ class FinaliseError(UserError):
 
 
 def run_monitor(
-    config: Config, source: str, user: str, db_path: Path, fast: bool, serve: bool
+    config: Config,
+    source: str,
+    user: str,
+    db_path: Path,
+    fast: bool,
+    serve: bool,
+    *,
+    multi_user: bool = False,
+    record: Path | None = None,
 ) -> None:
     """Monitor `user` live from `source`, storing into `db_path`, until they quit.
+
+    With `multi_user` every face is tracked and shown on a grid, each under its own user;
+    with `record` the video (faces included) is also written to that file.
 
     With `serve`, start a local web server instead (textual-serve); each browser tab runs
     its own monitor process on the same database, so only one tab at a time can record.
@@ -32,7 +43,7 @@ def run_monitor(
     if serve:
         from burnout_tui.tui.serve import serve_monitor
 
-        serve_monitor(config, source, user, db_path, fast)
+        serve_monitor(config, source, user, db_path, fast, multi_user=multi_user, record=record)
         return
 
     from burnout_tui.capture import CaptureWorker
@@ -41,9 +52,11 @@ def run_monitor(
 
     con = open_database(db_path)
     try:
-        worker = CaptureWorker(spec, config, con, user, fast=fast)
+        worker = CaptureWorker(
+            spec, config, con, user, fast=fast, multi_user=multi_user, record=record
+        )
         try:
-            app = MonitorApp(worker=worker, con=con, config=config)
+            app = MonitorApp(worker=worker, con=con, config=config, multi_user=multi_user)
             app.run()
         finally:
             worker.stop()

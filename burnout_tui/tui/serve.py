@@ -31,13 +31,24 @@ PORT = 8000
 """textual-serve's default port."""
 
 
-def child_payload(config: Config, source: str, user: str, db_path: Path, fast: bool) -> str:
+def child_payload(
+    config: Config,
+    source: str,
+    user: str,
+    db_path: Path,
+    fast: bool,
+    *,
+    multi_user: bool = False,
+    record: Path | None = None,
+) -> str:
     payload: dict[str, Any] = {
         "config": config.to_dict(),
         "source": source,
         "user": user,
         "db": str(db_path.expanduser().resolve()),
         "fast": fast,
+        "multi_user": multi_user,
+        "record": None if record is None else str(record.expanduser().resolve()),
     }
     return json.dumps(payload)
 
@@ -54,6 +65,9 @@ def serve_monitor(
     fast: bool,
     host: str = HOST,
     port: int = PORT,
+    *,
+    multi_user: bool = False,
+    record: Path | None = None,
 ) -> None:
     try:
         from textual_serve.server import Server
@@ -62,7 +76,9 @@ def serve_monitor(
             "--serve needs textual-serve: pip install textual-serve "
             '(or run: textual serve "burnout-tui monitor")'
         ) from None
-    os.environ[SERVE_ENV] = child_payload(config, source, user, db_path, fast)
+    os.environ[SERVE_ENV] = child_payload(
+        config, source, user, db_path, fast, multi_user=multi_user, record=record
+    )
     Server(child_command(), host=host, port=port, title="burnout-tui monitor").serve()
 
 
@@ -82,4 +98,6 @@ def run_child() -> None:
         Path(payload["db"]),
         payload["fast"],
         serve=False,
+        multi_user=payload.get("multi_user", False),
+        record=None if payload.get("record") is None else Path(payload["record"]),
     )

@@ -10,9 +10,11 @@ import json
 import math
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 
 from burnout_tui import EMOTIONS
 from burnout_tui.capture import WorkerState, WorkerStatus
@@ -149,3 +151,89 @@ class ReplayCapture:
     def stop(self) -> None:
         self.release_stop.wait(timeout=10)
         self.stopped.set()
+
+
+TRACK_IDS = (1, 2, 3)
+TRACK_GAP_FRAMES = range(90, 140)
+"""Person 2 looks away for a while and comes back."""
+TRACK_3_LEAVES_AT = 200
+"""Person 3 walks off before the end, so their panel shows "lost" in the final state."""
+TRACK_NAMES = {1: "ana"}
+"""Person 1 was assigned a user before the replay starts; the others carry default names."""
+
+
+def _track_probs(track_id: int, index: int, frames: int) -> npt.NDArray[np.float32]:
+    """A different, smooth course of emotions per person, all pure functions of the frame."""
+    phase = index / frames
+    raw = {
+        "angry": 0.05 + 0.25 * phase * (track_id == 2),
+        "disgust": 0.02,
+        "fear": 0.03 + 0.05 * math.sin(index / (6.0 + track_id)) ** 2,
+        "happy": 0.60 * (1.0 - phase) if track_id != 3 else 0.10,
+        "sad": 0.05 + 0.45 * phase * (track_id == 1),
+        "surprise": 0.05 + 0.30 * (track_id == 3),
+        "neutral": 0.20 + 0.20 * (track_id == 2),
+    }
+    probs = np.array([raw[name] for name in EMOTIONS], dtype=np.float32)
+    return probs / probs.sum()
+
+
+def _in_view(track_id: int, index: int) -> bool:
+    if track_id == 2:
+        return index not in TRACK_GAP_FRAMES
+    if track_id == TRACK_IDS[-1]:
+        return index < TRACK_3_LEAVES_AT
+    return True
+
+
+def multi_replay_results(config: Config, frames: int = REPLAY_FRAMES) -> list[FrameResult]:
+    """Three tracked people, one with a gap and one who leaves; deterministic frame by frame."""
+    rolling = {track: RollingScore(config.scoring) for track in TRACK_IDS}
+    results: list[FrameResult] = []
+    for index in range(frames):
+        faces: list[FaceResult] = []
+        for track in TRACK_IDS:
+            if not _in_view(track, index):
+                continue
+            probs = _track_probs(track, index, frames)
+            score = float(frame_scores(probs, config.scoring))
+            faces.append(
+                FaceResult(
+                    track_id=track,
+                    face=Face(box=(40 + 150 * track, 30, 120, 150), score=0.99),
+                    probs=probs,
+                    features=np.zeros(FEATURES, dtype=np.float32),
+                    frame_score=score,
+                    rolling_score=rolling[track].push(score),
+                    forecast=None,
+                )
+            )
+        results.append(FrameResult(index, index / 30.0, tuple(faces), index % 5 == 0, {}))
+    return results
+
+
+class MultiReplayCapture(ReplayCapture):
+    """The replay with the multi-user worker's extras: track names, renaming, recording."""
+
+    def __init__(
+        self,
+        config: Config,
+        con: duckdb.DuckDBPyConnection,
+        results: Sequence[FrameResult] = (),
+        recording: Path | None = None,
+    ) -> None:
+        super().__init__(config, con, results=results)
+        self._names = dict(TRACK_NAMES)
+        self.recording = recording
+        self.renames: list[tuple[int, str]] = []
+
+    def feed(self, results: Sequence[FrameResult]) -> None:
+        """More frames for the next drain, as the worker publishes them."""
+        self._pending += results
+
+    def track_names(self) -> dict[int, str]:
+        return dict(self._names)
+
+    def rename_track(self, track_id: int, name: str) -> None:
+        self.renames.append((track_id, name))
+        self._names[track_id] = name

@@ -1,4 +1,4 @@
-"""SVG snapshots of the monitor and the survey screens, from replayed results and a frozen clock.
+"""SVG snapshots of the monitor, the people grid and the surveys, from a replay and a frozen clock.
 
 Update after an intended change with `pytest tests/tui/test_snapshots.py --snapshot-update`
 and review the SVGs in the report before committing them.
@@ -13,7 +13,7 @@ import duckdb
 from burnout_tui.config import Config
 from burnout_tui.pipeline import FrameResult
 from burnout_tui.tui.app import MonitorApp
-from tests.tui.replay import ReplayCapture, frozen_clock
+from tests.tui.replay import MultiReplayCapture, ReplayCapture, frozen_clock, multi_replay_results
 from tests.tui.test_survey import CHECKIN_KEYS
 
 SnapCompare = Callable[..., bool]
@@ -74,3 +74,32 @@ def test_survey_form_refused(
 ) -> None:
     keys = ["s", *CHECKIN_KEYS, "7", "ctrl+s"]
     assert snap_compare(replay_app(config, con, results), press=keys, terminal_size=SMALL)
+
+
+def people_app(config: Config, con: duckdb.DuckDBPyConnection) -> MonitorApp:
+    capture = MultiReplayCapture(config, con, results=multi_replay_results(config))
+    return MonitorApp(worker=capture, con=con, config=config, clock=frozen_clock, multi_user=True)
+
+
+def test_people_grid_80x24(
+    snap_compare: SnapCompare, config: Config, con: duckdb.DuckDBPyConnection
+) -> None:
+    assert snap_compare(people_app(config, con), terminal_size=SMALL)
+
+
+def test_people_grid_120x36(
+    snap_compare: SnapCompare, config: Config, con: duckdb.DuckDBPyConnection
+) -> None:
+    assert snap_compare(people_app(config, con), terminal_size=LARGE)
+
+
+def test_person_view_80x24(
+    snap_compare: SnapCompare, config: Config, con: duckdb.DuckDBPyConnection
+) -> None:
+    assert snap_compare(people_app(config, con), press=["down", "enter"], terminal_size=SMALL)
+
+
+def test_rename_modal(
+    snap_compare: SnapCompare, config: Config, con: duckdb.DuckDBPyConnection
+) -> None:
+    assert snap_compare(people_app(config, con), press=["r"], terminal_size=SMALL)

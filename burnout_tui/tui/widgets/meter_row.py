@@ -32,11 +32,17 @@ class MeterRow(Widget):
         self._format = value_format
 
     def compose(self) -> ComposeResult:
-        yield Label(self._label, classes="meter-label")
+        yield Label(self._label, classes="meter-label", markup=False)
         yield FixedSparkline(
             [], minimum=self._minimum, maximum=self._maximum, classes="meter-chart"
         )
         yield Label(NO_VALUE, classes="meter-value")
+
+    def relabel(self, label: str) -> None:
+        """Rows that show whichever emotions lead change their name, not their scale."""
+        if label != self._label:
+            self._label = label
+            self.query_one(".meter-label", Label).update(label)
 
     def show(self, history: list[float], current: float | None) -> None:
         """Draw a new history; the list must be a fresh one so the reactive sees a change."""
