@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from burnout_tui import __version__
+from burnout_tui.commands.options import db_option
 from burnout_tui.commands.report import report_group
 from burnout_tui.errors import UserError
 
 if TYPE_CHECKING:
     from burnout_tui.config import Config
 
-DB_ENV = "BURNOUT_TUI_DB"
 
 PRIVATE_UMASK = 0o077
 """Session data is biometric: every file this process creates (the database, DuckDB's
@@ -50,17 +50,6 @@ class FriendlyGroup(click.Group):
             return super().invoke(ctx)
         except UserError as error:
             raise click.ClickException(str(error)) from error
-
-
-def db_option(function: Any) -> Any:
-    return click.option(
-        "--db",
-        "db_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar=DB_ENV,
-        default=None,
-        help=f"DuckDB file (default: store.path in the config, ./sessions.duckdb; env {DB_ENV}).",
-    )(function)
 
 
 @click.group(

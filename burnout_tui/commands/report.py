@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from burnout_tui.commands.options import database_option
 from burnout_tui.errors import UserError
 from burnout_tui.plugin import Option, Report, ReportContext, ReportError, ReportResult
 from burnout_tui.plugin_loader import LoadedPlugin, discover, load, load_all
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
     from burnout_tui.cli import CliState
 
-DB_ENV = "BURNOUT_TUI_DB"
 FORMATS: tuple[str, ...] = ("table", "csv", "json")
 READ_ONLY_STATEMENTS: frozenset[str] = frozenset({"SELECT", "EXPLAIN"})
 """What `report sql` runs. DuckDB's read-only file refuses writes on its own, but an
@@ -57,14 +57,7 @@ def _source_options(function: Callable[..., Any]) -> Callable[..., Any]:
         help="Read a Parquet export (its folder, or a glob such as 'DIR/**/*.parquet') "
         "instead of a database.",
     )(function)
-    return click.option(
-        "--db",
-        "db_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar=DB_ENV,
-        default=None,
-        help=f"DuckDB file, opened read-only (default: store.path in the config; env {DB_ENV}).",
-    )(function)
+    return database_option("DuckDB file, opened read-only")(function)
 
 
 def _format_options(function: Callable[..., Any]) -> Callable[..., Any]:
