@@ -13,7 +13,9 @@ Three ways out, all read-only towards the database file:
 
 Partition values are URL-encoded by DuckDB (`user=ana%20b`) and decoded again on read.
 `date` is the UTC date the session started (for surveys: the date it was taken), so a
-session that runs past midnight stays in one folder. `users` is partitioned by user only.
+session that runs past midnight stays in one folder. `users` is partitioned by user only;
+`track_users` (who each track of a multi-user session is) by the person the track is,
+not the session's user, so one person's folder holds every mapping that names them.
 """
 
 from __future__ import annotations
@@ -73,9 +75,16 @@ EXPORTED_TABLES: tuple[ExportedTable, ...] = (
         "FROM surveys AS v JOIN users AS u USING (user_id)",
         ("user", "date"),
     ),
+    ExportedTable(
+        "track_users",
+        'SELECT t.*, u.name AS "user", CAST(s.started_at AS DATE) AS "date" '
+        "FROM track_users AS t JOIN sessions AS s USING (session_id) "
+        "JOIN users AS u ON u.user_id = t.user_id",
+        ("user", "date"),
+    ),
 )
 TABLE_NAMES: tuple[str, ...] = tuple(table.name for table in EXPORTED_TABLES)
-DROP_ORDER: tuple[str, ...] = ("frames", "markers", "surveys", "sessions", "users")
+DROP_ORDER: tuple[str, ...] = ("frames", "markers", "surveys", "track_users", "sessions", "users")
 """Children before `users`, which the others reference by foreign key."""
 
 
@@ -169,10 +178,11 @@ def open_parquet(pattern: str) -> duckdb.DuckDBPyConnection:
 
     `pattern` is the export folder or a glob inside it (`DIR/**/*.parquet`, or
     `DIR/**/user=ana/**/*.parquet` for one person). Each file belongs to the table named
-    by its nearest enclosing folder called `users`, `sessions`, `frames`, `markers` or
-    `surveys`; other files are ignored. Each table becomes a view with the store's columns
-    and types (a column missing from an older export reads as NULL), and a table with no
-    files stays empty, so the `v_*` views and every report work as on the database.
+    by its nearest enclosing folder called `users`, `sessions`, `frames`, `markers`,
+    `surveys` or `track_users`; other files are ignored. Each table becomes a view with
+    the store's columns and types (a column missing from an older export reads as NULL),
+    and a table with no files stays empty, so the `v_*` views and every report work as on
+    the database.
     """
     files = _expand(pattern)
     by_table: dict[str, list[str]] = {}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import cv2
 import duckdb
 import pytest
 
@@ -124,3 +126,57 @@ def test_missing_stream_is_reported_and_quitting_still_finalises(
     assert "retrying" in worker.status().message
     worker.stop()
     assert con.execute("SELECT status FROM sessions").fetchall() == [("complete",)]
+
+
+def test_multi_user_names_tracks_and_renames_them(
+    config: Config, con: duckdb.DuckDBPyConnection
+) -> None:
+    """Every new track gets an auto userNNN at first sight; a rename re-labels the whole
+    session's rows of that track (the mapping, not the rows, changes); a new session
+    starts with no names, since its track ids are new people."""
+    worker = CaptureWorker(parse_source("demo"), config, con, "ana", fast=True, multi_user=True)
+    worker.start()
+    wait_until(lambda: bool(worker.track_names()), "an auto-named track")
+    names = worker.track_names()
+    assert all(re.fullmatch(r"user\d{3}", name) for name in names.values()), names
+    track_id = min(names)
+    worker.rename_track(track_id, "  bea ")
+    assert worker.track_names()[track_id] == "bea"
+    with pytest.raises(ValueError, match="blank"):
+        worker.rename_track(track_id, "   ")
+    wait_until(lambda: worker.status().face_frames >= 5, "frames after the rename")
+    first = worker.session_id
+    worker.request_new_session()
+    wait_until(lambda: worker.session_id != first, "the new session")
+    assert "bea" not in worker.track_names().values()
+    worker.stop()
+    assert con.execute(
+        "SELECT u.name FROM track_users t JOIN users u USING (user_id)"
+        " WHERE t.session_id = ? AND t.track_id = ?",
+        [first, track_id],
+    ).fetchall() == [("bea",)]
+    named = con.execute(
+        'SELECT DISTINCT "user" FROM v_track_frames WHERE session_id = ? AND track_id = ?',
+        [first, track_id],
+    ).fetchall()
+    assert named == [("bea",)]
+
+
+def test_recording_is_a_playable_file_after_stop(
+    config: Config, con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    target = tmp_path / "x.avi"
+    worker = CaptureWorker(
+        parse_source("demo"), config, con, "ana", fast=True, multi_user=True, record=target
+    )
+    worker.start()
+    wait_until(lambda: worker.status().frames >= 10, "10 analysed frames")
+    worker.stop()
+    assert target.is_file()
+    video = cv2.VideoCapture(str(target))
+    try:
+        assert video.isOpened()
+        ok, image = video.read()
+        assert ok and image is not None and image.size > 0
+    finally:
+        video.release()

@@ -18,6 +18,8 @@ ROUND_TRIP_QUERIES = (
     "SELECT * FROM v_markers ORDER BY session_id, ts",
     "SELECT * FROM v_session_metrics ORDER BY session_id",
     "SELECT * FROM users ORDER BY user_id",
+    "SELECT * FROM track_users ORDER BY session_id, track_id",
+    "SELECT * FROM v_track_frames ORDER BY session_id, frame_index, track_id",
 )
 
 
@@ -26,6 +28,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("export")
     db = build_demo_db(folder / "s.duckdb")
     done = run_cli("analyze", "demo", "--db", str(db), "--user", "bo")
+    assert done.returncode == 0, done.stderr
+    done = run_cli("analyze", "demo", "--db", str(db), "--user", "bo", "--multi-user")
     assert done.returncode == 0, done.stderr
     out = folder / "parquet"
     done = run_cli("export", "--parquet", str(out), "--db", str(db))
@@ -41,7 +45,14 @@ def rows(*args: str) -> object:
 
 def test_layout_is_hive_partitioned_and_private(exported: tuple[Path, Path]) -> None:
     _, out = exported
-    assert sorted(p.name for p in out.iterdir()) == ["frames", "sessions", "surveys", "users"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "frames",
+        "sessions",
+        "surveys",
+        "track_users",
+        "users",
+    ]
+    assert list((out / "track_users").glob("user=user001/date=*/*.parquet"))
     frame_files = list((out / "frames").glob("user=*/date=*/*.parquet"))
     assert {f.parts[-3] for f in frame_files} == {"user=ana", "user=bo"}
     assert list((out / "surveys").glob("user=ana/date=*/*.parquet"))
@@ -65,6 +76,18 @@ def test_from_glob_selects_one_user(exported: tuple[Path, Path]) -> None:
         'SELECT DISTINCT "user" FROM v_frames', "--from", f"{out}/*/user=bo/**/*.parquet"
     )
     assert payload["rows"] == [["bo"]]  # type: ignore[index]
+
+
+def test_from_names_multi_user_tracks(exported: tuple[Path, Path]) -> None:
+    """`v_track_frames` needs `track_users` in the in-memory database: without it every
+    multi-user row would fall back to the session's user."""
+    _, out = exported
+    payload = rows(
+        'SELECT DISTINCT "user" FROM v_track_frames WHERE "user" LIKE \'user%\'',
+        "--from",
+        str(out),
+    )
+    assert payload["rows"]  # type: ignore[index]
 
 
 def test_from_refuses_writes(exported: tuple[Path, Path]) -> None:
