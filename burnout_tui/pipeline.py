@@ -182,11 +182,11 @@ class MultiFacePipeline:
         self._since_full = 0
         self._last_ts = None
 
-    def _detect(self, image: npt.NDArray[np.uint8]) -> tuple[list[Face], bool]:
+    def _detect(self, image: npt.NDArray[np.uint8], ts: float) -> tuple[list[Face], bool]:
         every = self.config.detection.detect_every
         visible = [] if self._last_ts is None else self.tracker.visible_at(self._last_ts)
         if visible and self._since_full < every:
-            refined = self.detector.refine(image, [track.face for track in visible])
+            refined = self.detector.refine(image, [track.predicted(ts) for track in visible])
             self._since_full = every if len(refined) < len(visible) else self._since_full + 1
             if refined:
                 return refined, False
@@ -196,7 +196,7 @@ class MultiFacePipeline:
     def process(self, frame: Frame) -> FrameResult:
         clock = self.clock
         with clock.stage("detect"):
-            faces, full = self._detect(frame.image)
+            faces, full = self._detect(frame.image, frame.ts)
             assignment = assign(self.tracker, faces, frame.ts, self.config.tracking)
             self.tracker = assignment.state
             self._last_ts = frame.ts

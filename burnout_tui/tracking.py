@@ -35,16 +35,41 @@ A person hidden for a second has moved on: on the shared talking-head clip, a he
 drifted 0.9 widths in one second; half a width per second on top of the gate covers
 that while staying below the spacing of people sitting side by side."""
 
+VELOCITY_SMOOTHING = 0.5
+"""Weight of the newest motion in a track's velocity (exponential smoothing): one noisy
+box does not throw the prediction off, yet a person who starts walking is followed within
+two or three sightings."""
+
 Box = tuple[int, int, int, int]
+Velocity = tuple[float, float]
 
 
 @dataclass(frozen=True, slots=True)
 class Track:
-    """A person followed across frames: their id, last face and when it was last seen."""
+    """A person followed across frames: their id, last face, when it was last seen, and
+    how fast their face was moving then (pixels per second), to predict where it is now."""
 
     track_id: int
     face: Face
     last_seen: float
+    velocity: Velocity = (0.0, 0.0)
+
+    def predicted(self, ts: float) -> Face:
+        """The last face moved on at constant velocity to time `ts`.
+
+        Between full detections a walking person can move two face widths; matching and
+        refining around where they should be, rather than where they were, keeps their id.
+        """
+        dt = max(ts - self.last_seen, 0.0)
+        dx, dy = self.velocity[0] * dt, self.velocity[1] * dt
+        if dx == 0.0 and dy == 0.0:
+            return self.face
+        x, y, w, h = self.face.box
+        return Face(
+            (round(x + dx), round(y + dy), w, h),
+            self.face.score,
+            {name: (px + dx, py + dy) for name, (px, py) in self.face.keypoints.items()},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +119,25 @@ def cost_matrix(
 ) -> npt.NDArray[np.float64]:
     """Rows are tracks, columns faces; pairs outside both gates cost INFEASIBLE.
 
+    A face is compared with both where the track was last seen and where its velocity
+    says it should be now, and the closer counts: prediction follows a walking person
+    across the frames between full detections, while a person who stopped behind an
+    occluder is still found where they were.
+
     The keypoint gate widens with the time a track has been unseen (DRIFT_WIDTHS_PER_S),
     so a person reappearing after an occlusion a little off their old place is matched.
     """
     costs = np.full((len(tracks), len(faces)), INFEASIBLE, dtype=np.float64)
     for row, track in enumerate(tracks):
         gate = config.max_keypoint_distance + DRIFT_WIDTHS_PER_S * max(ts - track.last_seen, 0.0)
+        expected = track.predicted(ts)
+        candidates = (track.face,) if expected is track.face else (track.face, expected)
         for col, face in enumerate(faces):
-            overlap = box_iou(track.face.box, face.box)
-            moved = keypoint_distance(track.face, face)
-            if overlap >= config.min_iou or moved <= gate:
-                costs[row, col] = (1.0 - overlap) + min(moved, gate)
+            for where in candidates:
+                overlap = box_iou(where.box, face.box)
+                moved = keypoint_distance(where, face)
+                if overlap >= config.min_iou or moved <= gate:
+                    costs[row, col] = min(costs[row, col], (1.0 - overlap) + min(moved, gate))
     return costs
 
 
@@ -133,10 +166,32 @@ def assign(state: TrackerState, faces: list[Face], ts: float, config: TrackingCo
             new_ids.append(next_id)
             next_id += 1
     track_ids = tuple(track_id for track_id in ids if track_id is not None)
-    seen = tuple(Track(track_id, face, ts) for track_id, face in zip(track_ids, faces, strict=True))
+    previous = {track.track_id: track for track in live}
+    seen = tuple(
+        Track(track_id, face, ts, _velocity(previous.get(track_id), face, ts))
+        for track_id, face in zip(track_ids, faces, strict=True)
+    )
     kept = tuple(track for row, track in enumerate(live) if row not in matched_tracks)
     tracks = tuple(sorted((*seen, *kept), key=lambda track: track.track_id))
     return Assignment(TrackerState(tracks, next_id), track_ids, tuple(new_ids))
+
+
+def _centre(face: Face) -> tuple[float, float]:
+    x, y, w, h = face.box
+    return x + w / 2, y + h / 2
+
+
+def _velocity(track: Track | None, face: Face, ts: float) -> Velocity:
+    """Smoothed centre velocity after seeing `face` at `ts`; zero for a new track."""
+    if track is None or ts <= track.last_seen:
+        return track.velocity if track is not None else (0.0, 0.0)
+    dt = ts - track.last_seen
+    (x0, y0), (x1, y1) = _centre(track.face), _centre(face)
+    measured = ((x1 - x0) / dt, (y1 - y0) / dt)
+    return (
+        VELOCITY_SMOOTHING * measured[0] + (1 - VELOCITY_SMOOTHING) * track.velocity[0],
+        VELOCITY_SMOOTHING * measured[1] + (1 - VELOCITY_SMOOTHING) * track.velocity[1],
+    )
 
 
 __all__ = [

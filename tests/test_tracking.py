@@ -209,3 +209,34 @@ def test_assign_is_pure_and_numbers_new_faces_in_order(detections: Detections) -
     following = assign(first.state, faces, ts + 0.1, TrackingConfig())
     assert following.track_ids == first.track_ids
     assert following.new_ids == ()
+
+
+def test_crowd_keeps_ids_with_scheduled_detection(shared_data: Path) -> None:
+    """As `analyze --multi-user` runs it: full MTCNN only every `detect_every` frames.
+
+    The woman crossing in front moves about two face widths between full detections; the
+    constant-velocity prediction is what keeps her one person (10 switches without it).
+    """
+    from burnout_tui.config import load_config
+    from burnout_tui.pipeline import MultiFacePipeline
+
+    source = open_source(parse_source(str(shared_data / CROWD_CLIP)))
+    pipeline = MultiFacePipeline(load_config())
+    tracked: list[list[tuple[int, Face]]] = []
+    while (frame := source.read()) is not None and frame.index <= CROWD_FRAMES.stop:
+        tracked.append([(face.track_id, face.face) for face in pipeline.process(frame).faces])
+    source.close()
+    switches, _ = identity_switches(tracked, CROWD_FRAMES, CROWD_TRUTH, CROWD_RADIUS_PX)
+    assert switches <= CROWD_MAX_SWITCHES
+
+
+def test_prediction_moves_a_track_at_its_velocity() -> None:
+    face = Face((100, 50, 40, 48), 0.99, {"nose": (120.0, 74.0)})
+    track = replace(
+        assign(TrackerState(), [face], 0.0, TrackingConfig()).state.tracks[0],
+        velocity=(30.0, -10.0),
+    )
+    ahead = track.predicted(0.5)
+    assert ahead.box == (115, 45, 40, 48)
+    assert ahead.keypoints["nose"] == (135.0, 69.0)
+    assert track.predicted(0.0) is face
