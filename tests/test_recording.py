@@ -55,3 +55,39 @@ def test_bad_record_path_is_one_line_before_anything_starts(
     assert not db.exists()
     with pytest.raises(RecordingError):
         check_output(tmp_path / name)
+
+
+def test_ctrl_c_still_leaves_a_playable_recording(tmp_path: Path) -> None:
+    """A person stops `analyze` with Ctrl-C: the video so far must be a finished file."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "cut.avi"
+    db = tmp_path / "r.duckdb"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "burnout_tui.cli", "analyze", "demo", "--multi-user",
+         "--record", str(out), "--db", str(db)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert process.stderr is not None
+    announced = process.stderr.readline()
+    assert "recording to" in announced
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 50_000):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=60)
+    assert process.returncode != 0, "an interrupted analysis is not a success"
+    assert "Traceback" not in rest
+    video = cv2.VideoCapture(str(out))
+    assert video.isOpened()
+    ok, frame = video.read()
+    assert ok and frame is not None
+    video.release()
