@@ -38,7 +38,7 @@ from burnout_tui.tui.formatting import (
 )
 from burnout_tui.tui.history_screen import HistoryScreen
 from burnout_tui.tui.live_series import LiveSeries
-from burnout_tui.tui.marker_modal import MarkerModal
+from burnout_tui.tui.session_actions import ask_for_marker, start_new_session
 from burnout_tui.tui.survey_screen import InstrumentPicker
 from burnout_tui.tui.widgets import EmotionPanel, FixedSparkline
 
@@ -224,22 +224,10 @@ class MonitorScreen(Screen[None]):
         self.notify("paused" if paused else "resumed", timeout=BRIEF_NOTICE_S)
 
     def action_marker(self) -> None:
-        self.app.push_screen(MarkerModal(), self._save_marker)
-
-    def _save_marker(self, note: str | None) -> None:
-        if note is None:
-            return
-        try:
-            at = self.capture.add_marker(note)
-        except duckdb.Error as error:
-            self.notify(f"marker not saved: {error}", severity="error", markup=False)
-            return
-        text = f"marker at {format_clock(at)}" + (f": {note}" if note else "")
-        self.notify(text, timeout=BRIEF_NOTICE_S, markup=False)
+        ask_for_marker(self, self.capture)
 
     def action_new_session(self) -> None:
-        self.capture.request_new_session()
-        self.notify("the current session is saved; a new one starts with the next frame")
+        start_new_session(self, self.capture)
 
     def action_survey(self) -> None:
         """A broken instrument file (the user may add their own) is reported, not fatal."""

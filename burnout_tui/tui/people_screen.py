@@ -32,11 +32,11 @@ from burnout_tui.tui.capture_protocol import (
 )
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S, format_clock
 from burnout_tui.tui.history_screen import HistoryScreen
-from burnout_tui.tui.marker_modal import MarkerModal
 from burnout_tui.tui.monitor_screen import ALERT_SEVERITY, TICK_S, state_content
 from burnout_tui.tui.people import PeopleSeries, default_name
 from burnout_tui.tui.person_screen import PersonScreen
 from burnout_tui.tui.rename_modal import RenameModal
+from burnout_tui.tui.session_actions import ask_for_marker, start_new_session
 from burnout_tui.tui.track_capture import TrackCapture
 from burnout_tui.tui.widgets import PersonPanel
 
@@ -247,22 +247,10 @@ class PeopleScreen(Screen[None]):
         self.notify("paused" if paused else "resumed", timeout=BRIEF_NOTICE_S)
 
     def action_marker(self) -> None:
-        self.app.push_screen(MarkerModal(), self._save_marker)
-
-    def _save_marker(self, note: str | None) -> None:
-        if note is None:
-            return
-        try:
-            at = self.capture.add_marker(note)
-        except duckdb.Error as error:
-            self.notify(f"marker not saved: {error}", severity="error", markup=False)
-            return
-        text = f"marker at {format_clock(at)}" + (f": {note}" if note else "")
-        self.notify(text, timeout=BRIEF_NOTICE_S, markup=False)
+        ask_for_marker(self, self.capture)
 
     def action_new_session(self) -> None:
-        self.capture.request_new_session()
-        self.notify("the current session is saved; a new one starts with the next frame")
+        start_new_session(self, self.capture)
 
     def action_history(self) -> None:
         self.app.push_screen(HistoryScreen(self.con, self.config, self.capture.user))
