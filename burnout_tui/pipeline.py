@@ -85,6 +85,16 @@ class StageClock:
             self.last_ms[name] = elapsed
 
 
+def make_detector(config: Config, threads: int) -> FaceDetector:
+    detection = config.detection
+    return FaceDetector(
+        min_face_size=detection.min_face_size,
+        thresholds=detection.thresholds,
+        scale_factor=detection.scale_factor,
+        threads=threads,
+    )
+
+
 def _area(face: Face) -> int:
     return face.box[2] * face.box[3]
 
@@ -99,14 +109,8 @@ class FramePipeline:
     """
 
     def __init__(self, config: Config, threads: int = 2) -> None:
-        detection = config.detection
         self.config = config
-        self.detector = FaceDetector(
-            min_face_size=detection.min_face_size,
-            thresholds=detection.thresholds,
-            scale_factor=detection.scale_factor,
-            threads=threads,
-        )
+        self.detector = make_detector(config, threads)
         self.classifier = EmotionClassifier(threads=threads)
         self.rolling = RollingScore(config.scoring)
         self.clock = StageClock()
@@ -160,14 +164,8 @@ class MultiFacePipeline:
     """
 
     def __init__(self, config: Config, threads: int = 2) -> None:
-        detection = config.detection
         self.config = config
-        self.detector = FaceDetector(
-            min_face_size=detection.min_face_size,
-            thresholds=detection.thresholds,
-            scale_factor=detection.scale_factor,
-            threads=threads,
-        )
+        self.detector = make_detector(config, threads)
         self.classifier = EmotionClassifier(threads=threads)
         self.clock = StageClock()
         self.tracker = TrackerState()
