@@ -25,6 +25,19 @@ from burnout_tui.tui.people_screen import PeopleScreen
 DISCLAIMER = "research proxy, not a diagnosis"
 
 
+PALETTE: dict[str, tuple[str, str]] = {
+    "toggle_pause": ("Pause / resume", "Pause or resume capture"),
+    "rename": ("Rename", "Assign a user to the selected person"),
+    "open": ("Open person", "The selected person in the single-user view"),
+    "marker": ("Add marker", "Mark this moment, with an optional note"),
+    "survey": ("Survey", "Answer a burnout or stress questionnaire"),
+    "new_session": ("New session", "Save this session and start another"),
+    "history": ("History", "Past sessions and their surveys"),
+}
+"""Command-palette entries for the monitor's actions, in palette order; a screen lists
+those of its own actions that appear here (the grid has no survey, the monitor no rename)."""
+
+
 class MonitorApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "burnout-tui"
@@ -73,37 +86,12 @@ class MonitorApp(App[None]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if isinstance(screen, MonitorScreen):
-            yield SystemCommand(
-                "Pause / resume", "Pause or resume capture", screen.action_toggle_pause
-            )
-            yield SystemCommand(
-                "Add marker", "Mark this moment, with an optional note", screen.action_marker
-            )
-            yield SystemCommand(
-                "Survey", "Answer a burnout or stress questionnaire", screen.action_survey
-            )
-            yield SystemCommand(
-                "New session", "Save this session and start another", screen.action_new_session
-            )
-            yield SystemCommand("History", "Past sessions and their surveys", screen.action_history)
-        elif isinstance(screen, PeopleScreen):
-            yield SystemCommand(
-                "Pause / resume", "Pause or resume capture", screen.action_toggle_pause
-            )
-            yield SystemCommand(
-                "Rename", "Assign a user to the selected person", screen.action_rename
-            )
-            yield SystemCommand(
-                "Open person", "The selected person in the single-user view", screen.action_open
-            )
-            yield SystemCommand(
-                "Add marker", "Mark this moment, with an optional note", screen.action_marker
-            )
-            yield SystemCommand(
-                "New session", "Save this session and start another", screen.action_new_session
-            )
-            yield SystemCommand("History", "Past sessions and their surveys", screen.action_history)
+        if not isinstance(screen, MonitorScreen | PeopleScreen):
+            return
+        for action, (title, help_text) in PALETTE.items():
+            callback = getattr(screen, f"action_{action}", None)
+            if callback is not None:
+                yield SystemCommand(title, help_text, callback)
 
     async def action_quit(self) -> None:
         """Show "finalising…" and stop the worker in a thread; exit when it is done."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,19 +150,7 @@ def add_statistics(series: UserSeries, window: int) -> UserSeries:
     systems = [s.system for s in series.sessions]
     rolled = rolling_mean(systems, window)
     series.sessions = [
-        SessionPoint(
-            s.session_id,
-            s.started_at,
-            s.valid_frames,
-            s.mean_score,
-            s.min_score,
-            s.max_score,
-            s.std_score,
-            s.system,
-            s.negative_share,
-            rolling,
-        )
-        for s, rolling in zip(series.sessions, rolled, strict=True)
+        replace(s, rolling=rolling) for s, rolling in zip(series.sessions, rolled, strict=True)
     ]
     if len(systems) < MIN_TREND_N:
         series.trend_note = (
