@@ -21,7 +21,7 @@ from burnout_tui.pipeline import FrameResult, Pipeline, make_pipeline
 from burnout_tui.recording import Recorder
 from burnout_tui.scoring import SessionSummary, summarise
 from burnout_tui.sources.frame import FrameSource
-from burnout_tui.store import FrameRow, FrameWriter, repository
+from burnout_tui.store import FrameWriter, frame_rows, repository
 
 ProgressCallback = Callable[[int], None]
 
@@ -71,12 +71,6 @@ class AnalysisResult:
         return json.dumps(payload)
 
 
-def frame_rows(session_id: int, result: FrameResult) -> list[FrameRow]:
-    return [
-        FrameRow.from_result(session_id, result.index, result.ts, face) for face in result.faces
-    ]
-
-
 def run_analysis(
     source: FrameSource,
     con: duckdb.DuckDBPyConnection,
@@ -114,14 +108,17 @@ def run_analysis(
                 result = pipeline.process(frame)
                 frames += 1
                 if multi_user:
-                    _name_new_tracks(con, session_id, result, tracks)
+                    unseen = [f.track_id for f in result.faces if f.track_id not in tracks]
+                    tracks.update(repository.auto_name_tracks(con, session_id, unseen))
                 if recorder is not None:
                     recorder.put(frame.image, result, tracks)
                 if result.faces:
                     face_frames += 1
                     scores.append(_frame_value(result, multi_user))
                     with clock.stage("store"):
-                        writer.put_many(frame_rows(session_id, result))
+                        writer.put_many(
+                            frame_rows(session_id, result.index, result.ts, result.faces)
+                        )
                 if on_frame is not None:
                     on_frame(frames)
         seconds = time.perf_counter() - started
@@ -151,17 +148,6 @@ def _frame_value(result: FrameResult, multi_user: bool) -> float:
     if multi_user:
         return float(np.mean([face.frame_score for face in result.faces]))
     return result.faces[0].frame_score
-
-
-def _name_new_tracks(
-    con: duckdb.DuckDBPyConnection, session_id: int, result: FrameResult, tracks: dict[int, str]
-) -> None:
-    """Give every track seen for the first time the next free auto name, and store it."""
-    for face in result.faces:
-        if face.track_id not in tracks:
-            name = repository.next_auto_user_name(con)
-            repository.assign_track_user(con, session_id, face.track_id, name)
-            tracks[face.track_id] = name
 
 
 __all__ = ["AnalysisResult", "NoFaceError", "run_analysis"]

@@ -25,7 +25,7 @@ from burnout_tui.pipeline import FrameResult, Pipeline, make_pipeline
 from burnout_tui.recording import Recorder
 from burnout_tui.sources import FrameSource, SourceError, SourceKind, SourceSpec, open_source
 from burnout_tui.sources.frame import Frame
-from burnout_tui.store import FrameRow, FrameWriter, repository
+from burnout_tui.store import FrameWriter, frame_rows, repository
 
 RING_SIZE = 512
 """Results kept for the UI; at 30 frames/s that is ~17 s, far more than one UI tick."""
@@ -336,11 +336,9 @@ class CaptureWorker:
     def _name_new_tracks(self, session_id: int, result: FrameResult) -> None:
         with self._lock:
             unseen = [f.track_id for f in result.faces if f.track_id not in self._track_names]
-        for track_id in unseen:
-            cursor = self._con.cursor()
-            name = repository.next_auto_user_name(cursor)
-            repository.assign_track_user(cursor, session_id, track_id, name)
-            with self._lock:
+        names = repository.auto_name_tracks(self._con.cursor(), session_id, unseen)
+        with self._lock:
+            for track_id, name in names.items():
                 self._track_names.setdefault(track_id, name)
 
     def _handle(self, pipeline: Pipeline, frame: Frame) -> None:
@@ -358,12 +356,7 @@ class CaptureWorker:
         if self._recorder is not None:
             self._recorder.put(frame.image, result, self.track_names())
         if result.faces:
-            self._writer.put_many(
-                [
-                    FrameRow.from_result(session_id, self._frames, frame.ts, face)
-                    for face in result.faces
-                ]
-            )
+            self._writer.put_many(frame_rows(session_id, self._frames, frame.ts, result.faces))
         with self._lock:
             self._frames += 1
             self._face_frames += bool(result.faces)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from burnout_tui.store import repository
 from burnout_tui.store.database import StoreError, migrate, open_database, schema_version
-from burnout_tui.store.rows import FrameRow
+from burnout_tui.store.rows import FrameRow, frame_rows
 from burnout_tui.store.schema import FEATURE_COLUMNS, MIGRATIONS, PROBABILITY_COLUMNS
 from burnout_tui.store.writer import FrameWriter
 
@@ -15,6 +15,7 @@ __all__ = [
     "FrameRow",
     "FrameWriter",
     "StoreError",
+    "frame_rows",
     "migrate",
     "open_database",
     "repository",

@@ -7,7 +7,7 @@ Timestamps are written in UTC by the database itself, so every row shares one cl
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -123,6 +123,17 @@ def assign_track_user(
         [session_id, track_id, user_id],
     )
     return user_id
+
+
+def auto_name_tracks(
+    con: duckdb.DuckDBPyConnection, session_id: int, track_ids: Iterable[int]
+) -> dict[int, str]:
+    """Give each of these newly seen tracks the next free userNNN and store the mapping."""
+    names: dict[int, str] = {}
+    for track_id in track_ids:
+        names[track_id] = next_auto_user_name(con)
+        assign_track_user(con, session_id, track_id, names[track_id])
+    return names
 
 
 def track_users(con: duckdb.DuckDBPyConnection, session_id: int) -> dict[int, str]:

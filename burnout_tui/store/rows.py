@@ -6,6 +6,7 @@ importing the store never loads the vision models.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -113,3 +114,10 @@ class FrameRow:
             rolling_score=float(result.rolling_score),
             forecast=None if result.forecast is None else float(result.forecast),
         )
+
+
+def frame_rows(
+    session_id: int, frame_index: int, ts: float, faces: Iterable[ScoredFace]
+) -> list[FrameRow]:
+    """One row per face of a frame: what `analyze` and the capture worker both store."""
+    return [FrameRow.from_result(session_id, frame_index, ts, face) for face in faces]
