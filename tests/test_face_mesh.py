@@ -17,7 +17,6 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from burnout_tui.sources.demo import ASSET as ASTRONAUT
 from burnout_tui.vision.detector import FaceDetector
 from burnout_tui.vision.face import Face
 from burnout_tui.vision.mesh import (
@@ -28,8 +27,8 @@ from burnout_tui.vision.mesh import (
     crop_tensor,
     roi_matrix,
 )
+from tests.images import ImageBGR, read_image
 
-ImageBGR = npt.NDArray[np.uint8]
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 MIN_PRESENCE = 0.9
@@ -54,12 +53,6 @@ PARITY_MAX_PX = 1.0
 PRESENCE_ATOL = 1e-4
 
 
-def read_image(path: Path) -> ImageBGR:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    assert image is not None, f"unreadable image {path}"
-    return np.asarray(image, dtype=np.uint8)
-
-
 def eye_distance(face: Face) -> float:
     return math.dist(face.keypoints["left_eye"], face.keypoints["right_eye"])
 
@@ -67,18 +60,6 @@ def eye_distance(face: Face) -> float:
 @pytest.fixture(scope="module")
 def mesh() -> FaceMesh:
     return FaceMesh()
-
-
-@pytest.fixture(scope="module")
-def detector() -> FaceDetector:
-    return FaceDetector()
-
-
-@pytest.fixture(scope="module")
-def astronaut() -> ImageBGR:
-    if not ASTRONAUT.is_file():
-        pytest.skip(f"bundled asset {ASTRONAUT} is missing")
-    return read_image(ASTRONAUT)
 
 
 @pytest.fixture(scope="module")
@@ -184,14 +165,14 @@ def tflite_model() -> bytes:
     """MediaPipe's original model, read (and sha256-checked) from the cached wheel."""
     pytest.importorskip("tflite", reason="the converter's `tflite` package is not installed")
     from tools import convert_face_mesh
+    from tools.upstream_wheel import CACHE_DIR
 
-    wheel = convert_face_mesh.cached_wheel()
+    wheel = convert_face_mesh.MEDIAPIPE_WHEEL.cached()
     if wheel is None:
         pytest.skip(
-            f"no mediapipe wheel in {convert_face_mesh.CACHE_DIR}; `make test` downloads it"
-            " (needs the network once)"
+            f"no mediapipe wheel in {CACHE_DIR}; `make test` downloads it (needs the network once)"
         )
-    return convert_face_mesh.read_tflite_bytes(wheel)
+    return convert_face_mesh.MEDIAPIPE_WHEEL.read_member(wheel)
 
 
 @pytest.fixture(scope="module")

