@@ -15,15 +15,22 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import numpy as np
 
+from burnout_tui.calibration import Calibration
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
+from burnout_tui.forecast.model import Forecaster
+from burnout_tui.personal_models import forecaster_label
 from burnout_tui.pipeline import FrameResult, Pipeline, make_pipeline
 from burnout_tui.recording import Recorder
 from burnout_tui.scoring import SessionSummary, summarise
 from burnout_tui.sources.frame import FrameSource
 from burnout_tui.store import FrameWriter, frame_rows, repository
+from burnout_tui.store.calibrations import latest_calibration
+from burnout_tui.store.fatigue import FatigueRow, session_fatigue
 
 ProgressCallback = Callable[[int], None]
+SessionCheck = Callable[[duckdb.DuckDBPyConnection, int], None]
+"""Runs on a session's stored rows before it is marked complete; raising removes it."""
 
 
 class NoFaceError(UserError):
@@ -42,6 +49,11 @@ class AnalysisResult:
     stage_ms: dict[str, float]
     tracks: dict[int, str] = field(default_factory=dict)
     """Multi-user only: track id → user name, as stored in `track_users`."""
+    fatigue: list[FatigueRow] = field(default_factory=list)
+    """One row of `v_session_fatigue` per track that had face-mesh cues."""
+    calibration: Calibration | None = None
+    forecaster: str | None = None
+    """Which forecaster filled the forecast column, or None when it was off."""
 
     @property
     def fps(self) -> float:
@@ -64,6 +76,9 @@ class AnalysisResult:
             "level": summary["level"],
             "summary": summary,
             "tracks": {str(track_id): name for track_id, name in self.tracks.items()},
+            "fatigue": [asdict(row) for row in self.fatigue],
+            "calibration_id": None if self.calibration is None else self.calibration.calibration_id,
+            "forecaster": self.forecaster,
             "stage_ms_per_frame": {
                 name: round(total / max(self.frames, 1), 3) for name, total in self.stage_ms.items()
             },
@@ -71,25 +86,45 @@ class AnalysisResult:
         return json.dumps(payload)
 
 
-def run_analysis(
-    source: FrameSource,
-    con: duckdb.DuckDBPyConnection,
-    config: Config,
-    user: str,
-    pipeline: Pipeline | None = None,
-    on_frame: ProgressCallback | None = None,
-    *,
-    multi_user: bool = False,
-    recorder: Recorder | None = None,
-) -> AnalysisResult:
-    """Analyse every frame of `source` into one new session.
+@dataclass(frozen=True, slots=True)
+class AnalysisOptions:
+    """How one analysis runs, apart from what it reads and where it stores.
 
     With `multi_user` each face is tracked and scored on its own, and each new track is
     mapped to an auto-named user (user001, …) on first sight; the summary then takes the
     mean over the faces of each frame. `recorder`, if given, receives every frame; the
     caller owns it and closes it (in a `finally`, so Ctrl-C still finalises the file).
+    Single-user sessions use the person's newest calibration unless `calibrated` is
+    False (`calibrate` itself records an uncalibrated baseline). `until_s` stops at that
+    many seconds of source time, for a live camera that never ends by itself.
     """
-    pipeline = pipeline or make_pipeline(config, multi_user)
+
+    multi_user: bool = False
+    recorder: Recorder | None = None
+    forecaster: Forecaster | None = None
+    calibrated: bool = True
+    until_s: float | None = None
+    before_complete: SessionCheck | None = None
+
+
+def run_analysis(
+    source: FrameSource,
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    user: str,
+    options: AnalysisOptions | None = None,
+    *,
+    pipeline: Pipeline | None = None,
+    on_frame: ProgressCallback | None = None,
+) -> AnalysisResult:
+    """Analyse every frame of `source` into one new session (see AnalysisOptions)."""
+    options = options or AnalysisOptions()
+    multi_user, recorder, forecaster = options.multi_user, options.recorder, options.forecaster
+    until_s, before_complete = options.until_s, options.before_complete
+    calibration = None if multi_user or not options.calibrated else latest_calibration(con, user)
+    pipeline = pipeline or make_pipeline(
+        config, multi_user, forecaster=forecaster, calibration=calibration
+    )
     clock = pipeline.clock
     user_id = repository.get_or_create_user(con, user)
     session_id = repository.start_session(con, user_id, source.label, json.dumps(config.to_dict()))
@@ -103,7 +138,7 @@ def run_analysis(
             while True:
                 with clock.stage("decode"):
                     frame = source.read()
-                if frame is None:
+                if frame is None or (until_s is not None and frame.ts >= until_s):
                     break
                 result = pipeline.process(frame)
                 frames += 1
@@ -124,12 +159,17 @@ def run_analysis(
         seconds = time.perf_counter() - started
         if face_frames == 0:
             raise NoFaceError(f"no face found in {source.label} ({frames} frames)")
+        if before_complete is not None:
+            before_complete(con, session_id)
         repository.finish_session(con, session_id, frames, "complete")
     except BaseException:
         repository.delete_session(con, session_id)
         raise
     summary = summarise(np.asarray(scores, dtype=np.float64), frames, config.scoring, config.levels)
     return AnalysisResult(
+        fatigue=session_fatigue(con, session_id),
+        calibration=calibration,
+        forecaster=None if forecaster is None else forecaster_label(forecaster),
         session_id=session_id,
         user=user,
         source=source.label,
@@ -150,4 +190,4 @@ def _frame_value(result: FrameResult, multi_user: bool) -> float:
     return result.faces[0].frame_score
 
 
-__all__ = ["AnalysisResult", "NoFaceError", "run_analysis"]
+__all__ = ["AnalysisOptions", "AnalysisResult", "NoFaceError", "run_analysis"]

@@ -21,11 +21,14 @@ import duckdb
 
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
+from burnout_tui.forecast.model import Forecaster
+from burnout_tui.personal_models import forecaster_label
 from burnout_tui.pipeline import FrameResult, Pipeline, make_pipeline
 from burnout_tui.recording import Recorder
 from burnout_tui.sources import FrameSource, SourceError, SourceKind, SourceSpec, open_source
 from burnout_tui.sources.frame import Frame
 from burnout_tui.store import FrameWriter, frame_rows, repository
+from burnout_tui.store.calibrations import latest_calibration
 
 RING_SIZE = 512
 """Results kept for the UI; at 30 frames/s that is ~17 s, far more than one UI tick."""
@@ -130,7 +133,10 @@ class CaptureWorker:
         pipeline_factory: Callable[[Config], Pipeline] | None = None,
         multi_user: bool = False,
         record: Path | None = None,
+        forecaster: Forecaster | None = None,
     ) -> None:
+        """`forecaster` fills the forecast column (see `personal_models.load_forecaster`);
+        a single-user session also uses the person's newest calibration, if any."""
         self.spec = spec
         self.config = config
         self.user = user
@@ -142,8 +148,14 @@ class CaptureWorker:
         self._track_names: dict[int, str] = {}
         self.results: deque[FrameResult] = deque(maxlen=RING_SIZE)
         self._con = con
+        self.calibration = None if multi_user else latest_calibration(con, user)
+        """The baseline this session's scores are normalised by, for the UI to name."""
+        self.forecaster_label = None if forecaster is None else forecaster_label(forecaster)
+        """How the UI names the forecaster; None when forecasts are off."""
         self._pipeline_factory: Callable[[Config], Pipeline] = pipeline_factory or (
-            lambda config: make_pipeline(config, multi_user)
+            lambda config: make_pipeline(
+                config, multi_user, forecaster=forecaster, calibration=self.calibration
+            )
         )
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -287,6 +299,7 @@ class CaptureWorker:
         with self._lock:
             session_id, frames = self._session_id, self._frames
             self._session_id = None
+            self._track_names = {}
         if session_id is not None:
             self._writer.flush()
             repository.finish_session(self._con.cursor(), session_id, frames, "complete")

@@ -170,6 +170,7 @@ def analyze(
     record: Path | None,
 ) -> None:
     """Analyse a video file (or `demo`) as fast as possible and store one session."""
+    from burnout_tui.analyze import AnalysisOptions
     from burnout_tui.commands.analyze import analyze_command
 
     config = state.config()
@@ -179,9 +180,67 @@ def analyze(
         user,
         state.db_path(config, db_path),
         as_json,
-        multi_user=multi_user,
+        options=AnalysisOptions(multi_user=multi_user),
         record=_checked_record(record),
     )
+
+
+@cli.command()
+@click.option("--user", required=True, help="Whose baseline this is.")
+@click.option(
+    "--source",
+    default=DEFAULT_SOURCE,
+    show_default=True,
+    help="Camera index, /dev/videoN, video file, stream URL, or `demo`.",
+)
+@click.option(
+    "--seconds",
+    type=float,
+    default=None,
+    help="Length of the baseline in seconds of source time [default: calibration.seconds].",
+)
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.pass_obj
+def calibrate(
+    state: CliState,
+    user: str,
+    source: str,
+    seconds: float | None,
+    db_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Record a calibration session: USER's ordinary face, relaxed, looking at the screen.
+
+    Later sessions of USER show their score beside its z-score against this baseline, and
+    the fatigue thresholds (eyes closed, yawn, looking away) start from its eye, mouth and
+    head statistics instead of population defaults.
+    """
+    from burnout_tui.commands.calibrate import calibrate_command
+    from burnout_tui.config import MIN_CALIBRATION_S
+
+    config = state.config()
+    length = config.calibration.seconds if seconds is None else seconds
+    if not length >= MIN_CALIBRATION_S:
+        raise click.BadParameter(f"must be at least {MIN_CALIBRATION_S:g}", param_hint="--seconds")
+    calibrate_command(config, source, user, state.db_path(config, db_path), length, as_json)
+
+
+@cli.command()
+@click.option("--user", required=True, help="Whose stored sessions to fine-tune on.")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.pass_obj
+def train(state: CliState, user: str, db_path: Path | None, as_json: bool) -> None:
+    """Fine-tune the forecaster on USER's stored sessions; keep it only if it is better.
+
+    The newest sessions are held back; the personal model replaces the shipped one for
+    USER only if it forecasts those sessions with a lower mean absolute error.
+    """
+    from burnout_tui.commands.train import train_command
+
+    config = state.config()
+    train_command(config, user, state.db_path(config, db_path), as_json)
 
 
 @cli.command()

@@ -38,6 +38,10 @@ MAX_FLUSH_INTERVAL_S = 1.0
 
 PERCENT_MAX = 100.0
 
+MIN_CALIBRATION_S = 5.0
+"""A baseline shorter than this holds too few rolling-score windows (one a second) for
+its spread to mean anything."""
+
 
 class ConfigError(UserError):
     """A config file is unreadable, unknown to us in some key, or holds a wrong value."""
@@ -131,6 +135,164 @@ class TrackingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MeshConfig:
+    """Whether and how often the 468-point face mesh runs for the fatigue cues."""
+
+    enabled: bool = True
+    every: int = 1
+    min_presence: float = 0.5
+
+    def __post_init__(self) -> None:
+        _require(self.every >= 1, "every must be at least 1")
+        _require(0.0 <= self.min_presence <= 1.0, "min_presence must be between 0 and 1")
+
+
+@dataclass(frozen=True, slots=True)
+class FatigueConfig:
+    """Thresholds of the fatigue cues; every default carries its reason.
+
+    Ratios and rises are relative to the person's `Baseline` (or to the population
+    values below until one is known); durations are seconds of frame time.
+    """
+
+    calibration_s: float = 30.0
+    """Seconds at the start of a track that learn the person's baseline. 30: at 15-20
+    blinks a minute that holds 7-10 blinks, so the medians see mostly open eyes, and the
+    head settles into its usual position; much longer leaves a session on population
+    defaults for a long time. `math.inf` never calibrates."""
+
+    closed_ratio: float = 0.70
+    """Both eyes read closed below this share of the person's open-eye EAR. 0.70: the
+    mesh never lets the lids meet; on the shared clips fully closed eyes read 44-72 % of
+    the person's open value (median 53-60 %), while open eyes, squints included, stay
+    above 71 % in 99 % of frames."""
+
+    reopen_ratio: float = 0.80
+    """A closed eye counts as open again only above this share. 0.80: the gap to
+    `closed_ratio` is hysteresis, so landmark jitter around one threshold cannot split one
+    closure into two blinks; open eyes read above 83 % in 95 % of frames, so a normal
+    reopening ends the closure."""
+
+    max_blink_s: float = 0.5
+    """A closure counts as a blink when its closed span (first to last closed frame) is
+    no longer than this. 0.5: blinks last 100-400 ms; closures beyond 500 ms are the "long
+    closures" of drowsiness research and count towards PERCLOS only."""
+
+    yawn_mar_rise: float = 0.30
+    """The mouth counts as gaping when MAR exceeds the resting MAR by this much. 0.30:
+    above most speech (within 0.35 of rest in 90 % of a talking clip's frames), below a
+    wide-open mouth (0.5-0.85 at its widest on the shared clips)."""
+
+    yawn_release_rise: float = 0.20
+    """A gape ends only when MAR falls below rest plus this. 0.20: hysteresis, so the
+    mouth wavering during one yawn does not split it in two."""
+
+    min_yawn_s: float = 2.0
+    """A gape held this long is a yawn; the yawn event is on the frame it reaches this
+    length. 2.0: longer than the gapes of speech, laughter and surprise (at most 1.8 s on
+    the shared clips), well inside a yawn, which lasts about 6 s (Provine, 1986)."""
+
+    yaw_away_deg: float = 25.0
+    """Looking away when the head turns more than this from its neutral yaw. 25: a laptop
+    or monitor spans about ±15-20° at a normal viewing distance, and people reach its edges
+    with the eyes and a small head turn; beyond 25° the face is turned off the screen."""
+
+    pitch_away_deg: float = 20.0
+    """Looking away when the head tilts more than this up or down from neutral. 20: less
+    room than yaw because screens are wider than tall; looking down at a desk or phone
+    takes 20° or more. Lowered lids while looking down would also read as closed eyes,
+    which is one reason eyes are not judged while looking away."""
+
+    away_hysteresis_deg: float = 5.0
+    """Looking away ends only once both angles are this far back inside their limits.
+    5: the mesh's pose moves 0.4-0.7° from frame to frame (median) and up to 1.3-2.6°
+    (95th percentile) on the shared clips, so a head held near a limit does not flicker
+    between away and back."""
+
+    window_s: float = 60.0
+    """Sliding window of PERCLOS and the blink rate. 60: PERCLOS (Wierwille et al., 1994)
+    is usually reported per minute, and a minute holds enough blinks (15-20) for a rate."""
+
+    min_rate_s: float = 10.0
+    """The blink rate is NaN until the window holds this much observed time. 10: at 15-20
+    blinks a minute that is about 3 blinks; a shorter span turns one blink more or less
+    into a jump of 6+ blinks a minute."""
+
+    max_gap_s: float = 0.5
+    """Longest time one measured frame stands for. 0.5: covers frames the mesh skips on
+    its schedule and short capture stalls, yet a face lost for seconds is not filled in
+    with its last eye state, and a closure that spans a longer gap is dropped."""
+
+    population_ear_open: float = 0.28
+    """Open-eye EAR used until calibration. 0.28: the middle of the open-eye values the
+    mesh gives on the shared clips (0.27-0.33 from person to person), and of the size
+    reported for open eyes on dlib's 68 points (about 0.3)."""
+
+    population_mar_rest: float = 0.05
+    """Resting MAR used until calibration. 0.05: closed lips read 0.01-0.05 on the mesh,
+    so the gape threshold starts at 0.35, above most speech."""
+
+    def __post_init__(self) -> None:
+        positive = {
+            "calibration_s": self.calibration_s,
+            "max_blink_s": self.max_blink_s,
+            "yaw_away_deg": self.yaw_away_deg,
+            "pitch_away_deg": self.pitch_away_deg,
+            "window_s": self.window_s,
+            "max_gap_s": self.max_gap_s,
+            "population_ear_open": self.population_ear_open,
+        }
+        for name, value in positive.items():
+            if not value > 0.0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        non_negative = {
+            "min_yawn_s": self.min_yawn_s,
+            "min_rate_s": self.min_rate_s,
+            "yawn_release_rise": self.yawn_release_rise,
+            "away_hysteresis_deg": self.away_hysteresis_deg,
+            "population_mar_rest": self.population_mar_rest,
+        }
+        for name, value in non_negative.items():
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        if not 0.0 < self.closed_ratio < self.reopen_ratio:
+            raise ValueError("need 0 < closed_ratio < reopen_ratio")
+        if not self.yawn_release_rise < self.yawn_mar_rise:
+            raise ValueError("yawn_release_rise must be below yawn_mar_rise")
+        if not self.away_hysteresis_deg < min(self.yaw_away_deg, self.pitch_away_deg):
+            raise ValueError("away_hysteresis_deg must be below both away limits")
+        finite = ("max_blink_s", "yaw_away_deg", "pitch_away_deg", "window_s", "max_gap_s")
+        for name in finite:
+            if not math.isfinite(positive[name]):
+                raise ValueError(f"{name} must be finite")
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastConfig:
+    """The LSTM forecast of the rolling score."""
+
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationConfig:
+    """The baseline session recorded by `burnout-tui calibrate`."""
+
+    seconds: float = 60.0
+    min_score_std: float = 0.05
+
+    def __post_init__(self) -> None:
+        _require(
+            math.isfinite(self.seconds) and self.seconds >= MIN_CALIBRATION_S,
+            f"seconds must be at least {MIN_CALIBRATION_S:g}",
+        )
+        _require(
+            math.isfinite(self.min_score_std) and self.min_score_std > 0.0,
+            "min_score_std must be a finite number > 0",
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StoreConfig:
     """Where sessions are stored and how long rows may wait before being written."""
 
@@ -152,6 +314,10 @@ class Config:
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    mesh: MeshConfig = field(default_factory=MeshConfig)
+    fatigue: FatigueConfig = field(default_factory=FatigueConfig)
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; stored with each session so its score can be recomputed later."""
@@ -219,6 +385,10 @@ def _coerce(value: Any, hint: Any) -> Any:
             return tuple(_coerce(item, kind) for item, kind in zip(value, items, strict=True))
         except TypeError:
             raise TypeError(f"a list of {len(items)} numbers") from None
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise TypeError("true or false")
     if isinstance(value, bool):
         raise TypeError(_describe(hint))
     if hint is float and isinstance(value, int | float):
@@ -266,10 +436,13 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 __all__ = [
+    "CalibrationConfig",
     "Config",
     "ConfigError",
     "DetectionConfig",
+    "ForecastConfig",
     "LevelsConfig",
+    "MeshConfig",
     "ScoringConfig",
     "StoreConfig",
     "TrackingConfig",

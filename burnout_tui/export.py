@@ -82,9 +82,23 @@ EXPORTED_TABLES: tuple[ExportedTable, ...] = (
         "JOIN users AS u ON u.user_id = t.user_id",
         ("user", "date"),
     ),
+    ExportedTable(
+        "calibrations",
+        'SELECT c.*, u.name AS "user", CAST(c.created_at AS DATE) AS "date" '
+        "FROM calibrations AS c JOIN users AS u USING (user_id)",
+        ("user", "date"),
+    ),
 )
 TABLE_NAMES: tuple[str, ...] = tuple(table.name for table in EXPORTED_TABLES)
-DROP_ORDER: tuple[str, ...] = ("frames", "markers", "surveys", "track_users", "sessions", "users")
+DROP_ORDER: tuple[str, ...] = (
+    "frames",
+    "markers",
+    "surveys",
+    "track_users",
+    "calibrations",
+    "sessions",
+    "users",
+)
 """Children before `users`, which the others reference by foreign key."""
 
 
@@ -179,10 +193,10 @@ def open_parquet(pattern: str) -> duckdb.DuckDBPyConnection:
     `pattern` is the export folder or a glob inside it (`DIR/**/*.parquet`, or
     `DIR/**/user=ana/**/*.parquet` for one person). Each file belongs to the table named
     by its nearest enclosing folder called `users`, `sessions`, `frames`, `markers`,
-    `surveys` or `track_users`; other files are ignored. Each table becomes a view with
-    the store's columns and types (a column missing from an older export reads as NULL),
-    and a table with no files stays empty, so the `v_*` views and every report work as on
-    the database.
+    `surveys`, `track_users` or `calibrations`; other files are ignored. Each table
+    becomes a view with the store's columns and types (a column missing from an older
+    export reads as NULL), and a table with no files stays empty, so the `v_*` views and
+    every report work as on the database.
     """
     files = _expand(pattern)
     by_table: dict[str, list[str]] = {}

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from burnout_tui.errors import UserError
+
 MODELS_ENV = "BURNOUT_TUI_MODELS"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-class ModelNotFoundError(FileNotFoundError):
+class ModelNotFoundError(UserError, FileNotFoundError):
     """A model file is missing; the message says how to regenerate it."""
 
 

@@ -8,7 +8,7 @@ so the capture thread can hand results to the UI and the store without copying.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -16,20 +16,26 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from burnout_tui.calibration import Calibration
 from burnout_tui.config import Config
+from burnout_tui.forecast.inputs import input_vector
+from burnout_tui.forecast.model import Forecaster, TrackForecast
 from burnout_tui.scoring import RollingScore, frame_scores
+from burnout_tui.scoring.fatigue import FatigueFrame, FatigueTracker
 from burnout_tui.sources.frame import Frame
 from burnout_tui.tracking import TrackerState, assign
 from burnout_tui.vision.align import aligned_crop
 from burnout_tui.vision.detector import FaceDetector
 from burnout_tui.vision.emotion import EmotionClassifier
 from burnout_tui.vision.face import Face
+from burnout_tui.vision.fatigue import MeshMeasures, mesh_measures
 from burnout_tui.vision.features import face_features
+from burnout_tui.vision.mesh import FaceMesh
 
 PRIMARY_TRACK = 0
 """Single-user mode follows one person: the largest face, stored under this track id."""
 
-STAGES = ("decode", "detect", "align", "classify", "score", "store")
+STAGES = ("decode", "detect", "align", "classify", "mesh", "score", "store")
 """Stage names in pipeline order, as `make bench` and the summary report them."""
 
 
@@ -42,6 +48,8 @@ class FaceResult:
     frame_score: float
     rolling_score: float
     forecast: float | None = None
+    fatigue: FatigueFrame | None = None
+    normalized_score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +103,88 @@ def make_detector(config: Config, threads: int) -> FaceDetector:
     )
 
 
+class MeshStage:
+    """The face mesh on its schedule, turned into the per-face measures fatigue needs.
+
+    A face whose mesh is skipped this frame, or whose mesh the model itself doubts
+    (presence below `min_presence`), gets no measures: the fatigue tracker then carries
+    its windows over rather than counting a made-up open or closed eye.
+    """
+
+    def __init__(self, config: Config, threads: int) -> None:
+        self.settings = config.mesh
+        self.mesh = FaceMesh(threads=threads)
+        self._frames = 0
+
+    def reset(self) -> None:
+        self._frames = 0
+
+    def measure(
+        self, image: npt.NDArray[np.uint8], faces: Sequence[Face]
+    ) -> list[MeshMeasures | None]:
+        due = self._frames % self.settings.every == 0
+        self._frames += 1
+        if not due or not faces:
+            return [None] * len(faces)
+        height, width = image.shape[:2]
+        return [
+            mesh_measures(mesh.points, (width, height))
+            if mesh.presence >= self.settings.min_presence
+            else None
+            for mesh in self.mesh.predict(image, faces)
+        ]
+
+
+class TrackScorer:
+    """What accumulates over one person's frames: the rolling score, the fatigue windows,
+    the forecaster's input window, and the person's calibration if they have one."""
+
+    def __init__(
+        self,
+        config: Config,
+        forecaster: Forecaster | None,
+        calibration: Calibration | None,
+    ) -> None:
+        self.config = config
+        self.rolling = RollingScore(config.scoring)
+        self.fatigue = FatigueTracker(
+            config.fatigue, None if calibration is None else calibration.baseline
+        )
+        self.forecast = None if forecaster is None else TrackForecast(forecaster)
+        self.calibration = calibration
+        self._last_ts: float | None = None
+
+    def score(
+        self,
+        track_id: int,
+        ts: float,
+        face: Face,
+        probs: npt.NDArray[np.float32],
+        features: npt.NDArray[np.float32],
+        measures: MeshMeasures | None,
+    ) -> FaceResult:
+        score = float(frame_scores(probs, self.config.scoring))
+        rolling = self.rolling.push(score)
+        if self._last_ts is not None and ts < self._last_ts:
+            # The source restarted its clock (a camera reconnected within the session):
+            # the fatigue windows cannot span the jump, but the person's baseline holds.
+            learned = self.fatigue.baseline if self.fatigue.calibrated else None
+            self.fatigue = FatigueTracker(self.config.fatigue, learned)
+        self._last_ts = ts
+        fatigue = self.fatigue.push(ts, measures)
+        forecast = None
+        if self.forecast is not None:
+            # Every face frame enters the window, with NaN cues where no mesh was fitted,
+            # so it spans the same frames as the rolling score, as in training.
+            forecast = self.forecast.push(input_vector(probs, fatigue))
+        normalized = None
+        if self.calibration is not None:
+            normalized = self.calibration.normalize(rolling, self.config.calibration.min_score_std)
+        return FaceResult(
+            track_id, face, probs, features, score, rolling, forecast, fatigue, normalized
+        )
+
+
 def _area(face: Face) -> int:
     return face.box[2] * face.box[3]
 
@@ -108,18 +198,30 @@ class FramePipeline:
     A lost face triggers a full detection on the very next frame.
     """
 
-    def __init__(self, config: Config, threads: int = 2) -> None:
+    def __init__(
+        self,
+        config: Config,
+        threads: int = 2,
+        *,
+        forecaster: Forecaster | None = None,
+        calibration: Calibration | None = None,
+    ) -> None:
         self.config = config
         self.detector = make_detector(config, threads)
         self.classifier = EmotionClassifier(threads=threads)
-        self.rolling = RollingScore(config.scoring)
+        self.mesh = MeshStage(config, threads) if config.mesh.enabled else None
+        self.forecaster = forecaster
+        self.calibration = calibration
+        self.track = TrackScorer(config, forecaster, calibration)
         self.clock = StageClock()
         self._last_faces: list[Face] = []
         self._since_full = 0
 
     def reset(self) -> None:
-        """Forget faces and the rolling window, e.g. when a new session starts."""
-        self.rolling = RollingScore(self.config.scoring)
+        """Forget faces and every window, e.g. when a new session starts."""
+        self.track = TrackScorer(self.config, self.forecaster, self.calibration)
+        if self.mesh is not None:
+            self.mesh.reset()
         self._last_faces = []
         self._since_full = 0
 
@@ -146,10 +248,10 @@ class FramePipeline:
             features = face_features(primary, crop)
         with clock.stage("classify"):
             probs = self.classifier.predict([crop])[0]
+        with clock.stage("mesh"):
+            measures = None if self.mesh is None else self.mesh.measure(frame.image, [primary])[0]
         with clock.stage("score"):
-            score = float(frame_scores(probs, self.config.scoring))
-            rolling = self.rolling.push(score)
-        result = FaceResult(PRIMARY_TRACK, primary, probs, features, score, rolling)
+            result = self.track.score(PRIMARY_TRACK, frame.ts, primary, probs, features, measures)
         return FrameResult(frame.index, frame.ts, (result,), full, dict(clock.last_ms))
 
 
@@ -160,23 +262,31 @@ class MultiFacePipeline:
     refine the faces seen in the last frame. A full detection runs every `detect_every`
     frames, so a newcomer is found within that many frames, and on the next frame
     whenever refinement loses a face, so the tracker sees a lost face again as early
-    as possible. Faces come out sorted by track id, so a grid keeps its order.
+    as possible. Faces come out sorted by track id, so a grid keeps its order. Tracks are
+    not yet anyone in particular while the pipeline runs (names come later), so no
+    calibration applies: each track's fatigue thresholds adapt from its own first seconds.
     """
 
-    def __init__(self, config: Config, threads: int = 2) -> None:
+    def __init__(
+        self, config: Config, threads: int = 2, *, forecaster: Forecaster | None = None
+    ) -> None:
         self.config = config
         self.detector = make_detector(config, threads)
         self.classifier = EmotionClassifier(threads=threads)
+        self.mesh = MeshStage(config, threads) if config.mesh.enabled else None
+        self.forecaster = forecaster
         self.clock = StageClock()
         self.tracker = TrackerState()
-        self.rolling: dict[int, RollingScore] = {}
+        self.tracks: dict[int, TrackScorer] = {}
         self._since_full = 0
         self._last_ts: float | None = None
 
     def reset(self) -> None:
-        """Forget tracks and rolling windows, e.g. when a new session starts."""
+        """Forget tracks and their windows, e.g. when a new session starts."""
         self.tracker = TrackerState()
-        self.rolling = {}
+        self.tracks = {}
+        if self.mesh is not None:
+            self.mesh.reset()
         self._since_full = 0
         self._last_ts = None
 
@@ -199,7 +309,7 @@ class MultiFacePipeline:
             self.tracker = assignment.state
             self._last_ts = frame.ts
             live = {track.track_id for track in self.tracker.tracks}
-            self.rolling = {key: value for key, value in self.rolling.items() if key in live}
+            self.tracks = {key: value for key, value in self.tracks.items() if key in live}
         if not faces:
             return FrameResult(frame.index, frame.ts, (), full, dict(clock.last_ms))
         with clock.stage("align"):
@@ -207,21 +317,41 @@ class MultiFacePipeline:
             features = [face_features(face, crop) for face, crop in zip(faces, crops, strict=True)]
         with clock.stage("classify"):
             probs = self.classifier.predict(crops)
+        with clock.stage("mesh"):
+            measures = (
+                [None] * len(faces) if self.mesh is None else self.mesh.measure(frame.image, faces)
+            )
         with clock.stage("score"):
             results = []
             for index, track_id in enumerate(assignment.track_ids):
-                score = float(frame_scores(probs[index], self.config.scoring))
-                window = self.rolling.setdefault(track_id, RollingScore(self.config.scoring))
-                rolling = window.push(score)
+                track = self.tracks.get(track_id)
+                if track is None:
+                    track = self.tracks[track_id] = TrackScorer(self.config, self.forecaster, None)
                 results.append(
-                    FaceResult(
-                        track_id, faces[index], probs[index], features[index], score, rolling
+                    track.score(
+                        track_id,
+                        frame.ts,
+                        faces[index],
+                        probs[index],
+                        features[index],
+                        measures[index],
                     )
                 )
             results.sort(key=lambda result: result.track_id)
         return FrameResult(frame.index, frame.ts, tuple(results), full, dict(clock.last_ms))
 
 
-def make_pipeline(config: Config, multi_user: bool) -> Pipeline:
-    """The pipeline for one mode; both load the same models."""
-    return MultiFacePipeline(config) if multi_user else FramePipeline(config)
+def make_pipeline(
+    config: Config,
+    multi_user: bool,
+    *,
+    forecaster: Forecaster | None = None,
+    calibration: Calibration | None = None,
+) -> Pipeline:
+    """The pipeline for one mode; both load the same models. The forecaster needs the
+    mesh's fatigue cues, so without the mesh it is dropped."""
+    if not config.mesh.enabled:
+        forecaster = None
+    if multi_user:
+        return MultiFacePipeline(config, forecaster=forecaster)
+    return FramePipeline(config, forecaster=forecaster, calibration=calibration)

@@ -8,7 +8,7 @@ import cv2
 import pytest
 from click.testing import CliRunner
 
-from burnout_tui.analyze import run_analysis
+from burnout_tui.analyze import AnalysisOptions, run_analysis
 from burnout_tui.cli import cli
 from burnout_tui.config import Config
 from burnout_tui.recording import Recorder, RecordingError, check_output
@@ -27,7 +27,9 @@ def test_recording_of_the_demo_opens_with_the_expected_frame_count(
     recorder = Recorder(out, source.fps)
     con = open_database(tmp_path / "r.duckdb")
     try:
-        result = run_analysis(source, con, Config(), "rec", multi_user=True, recorder=recorder)
+        result = run_analysis(
+            source, con, Config(), "rec", AnalysisOptions(multi_user=True, recorder=recorder)
+        )
     finally:
         recorder.close()
         con.close()

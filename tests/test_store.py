@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from burnout_tui import EMOTIONS
+from burnout_tui.scoring.fatigue import FatigueFrame
 from burnout_tui.store import (
+    FATIGUE_COLUMNS,
     FEATURE_COLUMNS,
     MIGRATIONS,
     PROBABILITY_COLUMNS,
@@ -349,6 +351,8 @@ class FakeFaceResult:
     frame_score: float
     rolling_score: float
     forecast: float | None = None
+    fatigue: FatigueFrame | None = None
+    normalized_score: float | None = None
 
 
 def test_frame_row_from_a_pipeline_result() -> None:
@@ -361,5 +365,41 @@ def test_frame_row_from_a_pipeline_result() -> None:
     assert row.p_angry == pytest.approx(1 / 28) and row.p_neutral == pytest.approx(7 / 28)
     assert [getattr(row, name) for name in FEATURE_COLUMNS] == list(range(len(FEATURE_COLUMNS)))
     assert row.forecast is None
+    assert row.ear_left is None and row.blink is None and row.normalized_score is None
     with pytest.raises(ValueError, match="features"):
         FrameRow.from_result(9, 12, 0.4, replace(result, features=np.zeros(7)))
+
+
+def test_fatigue_cues_are_stored_under_their_own_names(tmp_path: Path) -> None:
+    """Every FatigueFrame field has a column, and a round trip through the writer keeps it."""
+    fatigue = FatigueFrame(
+        ear_left=0.31,
+        ear_right=0.29,
+        mar=0.05,
+        head_yaw=-4.0,
+        head_pitch=2.5,
+        head_roll=1.0,
+        eyes_closed=False,
+        blink=True,
+        yawn=False,
+        looking_away=True,
+        blink_rate=14.0,
+        perclos=0.08,
+        calibrated=True,
+    )
+    assert set(FATIGUE_COLUMNS) == {field.name for field in fields(FatigueFrame)} - {"calibrated"}
+    probs = np.full(7, 1 / 7, dtype=np.float32)
+    features = np.zeros(len(FEATURE_COLUMNS), dtype=np.float32)
+    result = FakeFaceResult(
+        0, Face((1, 2, 3, 4), 0.9), probs, features, 0.1, 0.2, 0.3, fatigue, 1.5
+    )
+    con = open_database(tmp_path / "fatigue.duckdb")
+    user_id = repository.get_or_create_user(con, "ana")
+    session_id = repository.start_session(con, user_id, "demo", "{}")
+    with FrameWriter(con, flush_interval_s=0.1) as writer:
+        writer.put_many([FrameRow.from_result(session_id, 0, 0.0, result)])
+    columns = ", ".join(FATIGUE_COLUMNS)
+    stored = con.execute(f"SELECT {columns}, normalized_score FROM v_frames").fetchone()
+    assert stored == (*(getattr(fatigue, name) for name in FATIGUE_COLUMNS), 1.5)
+    summary = con.execute("SELECT blinks, yawns, looking_away_share FROM v_session_fatigue")
+    assert summary.fetchone() == (1, 0, 1.0)

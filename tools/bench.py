@@ -27,6 +27,7 @@ from burnout_tui.config import Config, load_config
 from burnout_tui.pipeline import STAGES, FramePipeline, FrameResult, MultiFacePipeline
 from burnout_tui.sources import open_source, parse_source
 from burnout_tui.vision.face import Face
+from tools import forecast_eval
 
 CLIP = "videos/liveportrait_d3.mp4"
 TARGET_FPS = 30.0
@@ -46,7 +47,7 @@ def run_analyze_subprocess(video: Path, config_path: Path | None) -> AnalyzeRun:
     """Run the real CLI in a child so its peak RSS is measured alone, without this script's.
 
     RUSAGE_CHILDREN reports the largest child so far, so the run with the larger footprint
-    must not come first; both runs here load the same models and differ by little.
+    must not come first: the run without the face mesh, the smallest, goes first.
     """
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "-m", "burnout_tui.cli"]
@@ -285,8 +286,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         every_frame = Path(tmp) / "every-frame.toml"
         every_frame.write_text("[detection]\ndetect_every = 1\n")
+        no_mesh = Path(tmp) / "no-mesh.toml"
+        no_mesh.write_text("[mesh]\nenabled = false\n")
         runs = {
-            f"full MTCNN every {config.detection.detect_every} frames": None,
+            "face mesh off": no_mesh,
+            f"default (full MTCNN every {config.detection.detect_every} frames)": None,
             "full MTCNN every frame": every_frame,
         }
         reports = {label: run_analyze_subprocess(video, path) for label, path in runs.items()}
@@ -330,6 +334,8 @@ def main() -> None:
     table.add_row("frames/s with --record", f"{recorded:.1f}")
     table.add_row("slow-down", f"{100 * (1 - recorded / plain):.1f} %")
     console.print(table)
+
+    forecast_eval.main([])
 
     latencies = keypress_latency(video)
     table = Table(

@@ -5,10 +5,16 @@ from __future__ import annotations
 from burnout_tui.store import repository
 from burnout_tui.store.database import StoreError, migrate, open_database, schema_version
 from burnout_tui.store.rows import FrameRow, frame_rows
-from burnout_tui.store.schema import FEATURE_COLUMNS, MIGRATIONS, PROBABILITY_COLUMNS
+from burnout_tui.store.schema import (
+    FATIGUE_COLUMNS,
+    FEATURE_COLUMNS,
+    MIGRATIONS,
+    PROBABILITY_COLUMNS,
+)
 from burnout_tui.store.writer import FrameWriter
 
 __all__ = [
+    "FATIGUE_COLUMNS",
     "FEATURE_COLUMNS",
     "MIGRATIONS",
     "PROBABILITY_COLUMNS",

@@ -84,6 +84,7 @@ def delete_session(con: duckdb.DuckDBPyConnection, session_id: int) -> None:
         con.execute("DELETE FROM frames WHERE session_id = ?", [session_id])
         con.execute("DELETE FROM markers WHERE session_id = ?", [session_id])
         con.execute("DELETE FROM track_users WHERE session_id = ?", [session_id])
+        con.execute("DELETE FROM calibrations WHERE session_id = ?", [session_id])
         con.execute("UPDATE surveys SET session_id = NULL WHERE session_id = ?", [session_id])
         con.execute("DELETE FROM sessions WHERE session_id = ?", [session_id])
         con.commit()

@@ -6,6 +6,7 @@ importing the store never loads the vision models.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -13,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from burnout_tui.store.schema import FEATURE_COLUMNS, PROBABILITY_COLUMNS
+from burnout_tui.store.schema import FATIGUE_COLUMNS, FEATURE_COLUMNS, PROBABILITY_COLUMNS
 
 
 class DetectedFace(Protocol):
@@ -48,6 +49,12 @@ class ScoredFace(Protocol):
     @property
     def forecast(self) -> float | None: ...
 
+    @property
+    def fatigue(self) -> Any: ...
+
+    @property
+    def normalized_score(self) -> float | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class FrameRow:
@@ -78,6 +85,19 @@ class FrameRow:
     frame_score: float
     rolling_score: float
     forecast: float | None = None
+    ear_left: float | None = None
+    ear_right: float | None = None
+    mar: float | None = None
+    head_yaw: float | None = None
+    head_pitch: float | None = None
+    head_roll: float | None = None
+    eyes_closed: bool | None = None
+    blink: bool | None = None
+    yawn: bool | None = None
+    looking_away: bool | None = None
+    blink_rate: float | None = None
+    perclos: float | None = None
+    normalized_score: float | None = None
 
     @classmethod
     def from_result(
@@ -98,6 +118,11 @@ class FrameRow:
                 f"expected {len(FEATURE_COLUMNS)} features {FEATURE_COLUMNS}, got {features.size}"
             )
         x, y, w, h = (int(v) for v in result.face.box)
+        values: dict[str, Any] = {
+            **dict(zip(PROBABILITY_COLUMNS, probs.tolist(), strict=True)),
+            **dict(zip(FEATURE_COLUMNS, features.tolist(), strict=True)),
+            **_fatigue_values(result.fatigue),
+        }
         return cls(
             session_id=session_id,
             frame_index=frame_index,
@@ -108,12 +133,30 @@ class FrameRow:
             box_w=w,
             box_h=h,
             det_score=float(result.face.score),
-            **dict(zip(PROBABILITY_COLUMNS, probs.tolist(), strict=True)),
-            **dict(zip(FEATURE_COLUMNS, features.tolist(), strict=True)),
             frame_score=float(result.frame_score),
             rolling_score=float(result.rolling_score),
             forecast=None if result.forecast is None else float(result.forecast),
+            normalized_score=(
+                None if result.normalized_score is None else float(result.normalized_score)
+            ),
+            **values,
         )
+
+
+def _fatigue_values(fatigue: Any) -> dict[str, Any]:
+    """The FatigueFrame's fields under their column names; nothing when no mesh was fitted.
+
+    Read by name, so a field added to FatigueFrame without its column is simply not stored
+    rather than misplaced."""
+    if fatigue is None:
+        return {}
+    return {name: _null_if_nan(getattr(fatigue, name)) for name in FATIGUE_COLUMNS}
+
+
+def _null_if_nan(value: Any) -> Any:
+    """NaN (e.g. the blink rate before 10 s were observed) is stored as SQL NULL, which
+    aggregates skip, rather than as a NaN that would poison every avg() over the column."""
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def frame_rows(

@@ -31,6 +31,12 @@ Design notes:
   session's user for single-user sessions, which have no mapping. It has no foreign
   key: the Parquet round trip (`report --from`) drops and rebuilds `users`, which a
   referencing table would forbid.
+- Migration 4 adds the face-mesh fatigue cues to `frames` (NULL where no mesh was
+  fitted, e.g. rows written before it existed), each frame's score normalised by the
+  person's calibration baseline, and `calibrations`: the statistics of a baseline
+  session (`burnout-tui calibrate`). `calibrations` has no foreign key for the same
+  reason as `track_users`. `v_frames` gains the new columns at its end and
+  `v_session_fatigue` summarises them per session and track.
 """
 
 from __future__ import annotations
@@ -38,6 +44,23 @@ from __future__ import annotations
 from burnout_tui import EMOTIONS, FEATURE_NAMES
 
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{name}" for name in EMOTIONS)
+
+FATIGUE_COLUMNS: tuple[str, ...] = (
+    "ear_left",
+    "ear_right",
+    "mar",
+    "head_yaw",
+    "head_pitch",
+    "head_roll",
+    "eyes_closed",
+    "blink",
+    "yawn",
+    "looking_away",
+    "blink_rate",
+    "perclos",
+)
+"""Stored names of the per-frame fatigue cues: the fields of `FatigueFrame`, which the
+forecaster's `train` command reads back to rebuild its input sequences."""
 
 FEATURE_COLUMNS: tuple[str, ...] = FEATURE_NAMES
 """Stored names of the per-face geometry features, in the order of the feature vector.
@@ -236,5 +259,120 @@ MIGRATIONS: tuple[str, ...] = (
     JOIN users AS su ON su.user_id = s.user_id
     LEFT JOIN track_users AS t ON t.session_id = f.session_id AND t.track_id = f.track_id
     LEFT JOIN users AS tu ON tu.user_id = t.user_id;
+    """,
+    """
+    ALTER TABLE frames ADD COLUMN ear_left DOUBLE;
+    ALTER TABLE frames ADD COLUMN ear_right DOUBLE;
+    ALTER TABLE frames ADD COLUMN mar DOUBLE;
+    ALTER TABLE frames ADD COLUMN head_yaw DOUBLE;
+    ALTER TABLE frames ADD COLUMN head_pitch DOUBLE;
+    ALTER TABLE frames ADD COLUMN head_roll DOUBLE;
+    ALTER TABLE frames ADD COLUMN eyes_closed BOOLEAN;
+    ALTER TABLE frames ADD COLUMN blink BOOLEAN;
+    ALTER TABLE frames ADD COLUMN yawn BOOLEAN;
+    ALTER TABLE frames ADD COLUMN looking_away BOOLEAN;
+    ALTER TABLE frames ADD COLUMN blink_rate DOUBLE;
+    ALTER TABLE frames ADD COLUMN perclos DOUBLE;
+    ALTER TABLE frames ADD COLUMN normalized_score DOUBLE;
+
+    CREATE SEQUENCE calibration_id_seq START 1;
+    CREATE TABLE calibrations (
+        calibration_id INTEGER PRIMARY KEY DEFAULT nextval('calibration_id_seq'),
+        user_id INTEGER NOT NULL,
+        session_id INTEGER NOT NULL,
+        created_at TIMESTAMP NOT NULL DEFAULT (current_timestamp AT TIME ZONE 'UTC'),
+        face_frames INTEGER NOT NULL,
+        score_mean DOUBLE NOT NULL,
+        score_std DOUBLE NOT NULL,
+        ear_open DOUBLE,
+        mar_rest DOUBLE,
+        yaw0 DOUBLE,
+        pitch0 DOUBLE,
+        roll0 DOUBLE,
+        blink_rate DOUBLE,
+        perclos DOUBLE
+    );
+
+    CREATE OR REPLACE VIEW v_frames AS
+    SELECT
+        f.session_id,
+        u.name AS "user",
+        f.frame_index,
+        f.ts,
+        f.track_id,
+        f.p_angry,
+        f.p_disgust,
+        f.p_fear,
+        f.p_happy,
+        f.p_sad,
+        f.p_surprise,
+        f.p_neutral,
+        f.roll_deg,
+        f.yaw,
+        f.mouth_width,
+        f.eye_mouth,
+        f.eye_open,
+        f.mouth_open,
+        f.frame_score,
+        f.rolling_score,
+        f.forecast,
+        s.started_at + to_seconds(f.ts) AS frame_time,
+        f.ear_left,
+        f.ear_right,
+        f.mar,
+        f.head_yaw,
+        f.head_pitch,
+        f.head_roll,
+        f.eyes_closed,
+        f.blink,
+        f.yawn,
+        f.looking_away,
+        f.blink_rate,
+        f.perclos,
+        f.normalized_score
+    FROM frames AS f
+    JOIN sessions AS s USING (session_id)
+    JOIN users AS u USING (user_id);
+
+    CREATE VIEW v_calibrations AS
+    SELECT
+        c.calibration_id,
+        u.name AS "user",
+        c.session_id,
+        c.created_at,
+        c.face_frames,
+        c.score_mean,
+        c.score_std,
+        c.ear_open,
+        c.mar_rest,
+        c.yaw0,
+        c.pitch0,
+        c.roll0,
+        c.blink_rate,
+        c.perclos
+    FROM calibrations AS c
+    JOIN users AS u USING (user_id);
+
+    CREATE VIEW v_session_fatigue AS
+    SELECT
+        f.session_id,
+        coalesce(tu.name, su.name) AS "user",
+        f.track_id,
+        count(f.ear_left) AS mesh_frames,
+        max(f.ts) - min(f.ts) AS seconds,
+        count_if(f.blink) AS blinks,
+        60.0 * count_if(f.blink) / nullif(max(f.ts) - min(f.ts), 0) AS blinks_per_min,
+        avg(CAST(f.eyes_closed AS DOUBLE)) AS perclos,
+        count_if(f.yawn) AS yawns,
+        avg(CAST(f.looking_away AS DOUBLE)) AS looking_away_share,
+        avg(f.ear_left) AS mean_ear_left,
+        avg(f.ear_right) AS mean_ear_right,
+        avg(f.normalized_score) AS mean_normalized_score
+    FROM frames AS f
+    JOIN sessions AS s USING (session_id)
+    JOIN users AS su ON su.user_id = s.user_id
+    LEFT JOIN track_users AS t ON t.session_id = f.session_id AND t.track_id = f.track_id
+    LEFT JOIN users AS tu ON tu.user_id = t.user_id
+    GROUP BY f.session_id, coalesce(tu.name, su.name), f.track_id;
     """,
 )

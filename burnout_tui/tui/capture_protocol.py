@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from burnout_tui.calibration import Calibration
     from burnout_tui.capture import WorkerStatus
     from burnout_tui.config import Config
     from burnout_tui.pipeline import FrameResult
@@ -64,6 +65,21 @@ class RecordingCapture(Protocol):
 
     @property
     def recording(self) -> Path | None: ...
+
+
+@runtime_checkable
+class ModelledCapture(Protocol):
+    """A worker that can say which forecaster and which calibration it applies."""
+
+    @property
+    def forecaster_label(self) -> str | None: ...
+
+    @property
+    def calibration(self) -> Calibration | None: ...
+
+
+def forecaster_label(capture: Capture) -> str | None:
+    return capture.forecaster_label if isinstance(capture, ModelledCapture) else None
 
 
 def track_names(capture: Capture) -> dict[int, str]:

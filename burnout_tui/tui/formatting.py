@@ -6,9 +6,12 @@ is never parsed as markup, so a user called "[b]x" cannot restyle the screen.
 
 from __future__ import annotations
 
+import math
+
 from textual.content import Content
 
 from burnout_tui.scoring import Level
+from burnout_tui.scoring.fatigue import FatigueFrame
 
 SECONDS_PER_MINUTE = 60
 SECONDS_PER_HOUR = 3600
@@ -44,9 +47,30 @@ def format_probability(probability: float | None) -> str:
     return NO_VALUE if probability is None else f"{probability:.2f}"
 
 
-def format_forecast(forecast: float | None) -> str:
-    """The pipeline's forecast of the rolling frame score (the S_t scale), when it has one."""
-    return f"forecast: {NO_VALUE}" if forecast is None else f"forecast: {forecast:+.2f}"
+def format_forecast(forecast: float | None, label: str | None = None) -> str:
+    """The pipeline's forecast of the rolling frame score (the S_t scale), when it has one,
+    and which model made it (its horizon, and "experimental" when it does not beat
+    simply repeating the current score)."""
+    value = NO_VALUE if forecast is None else f"{forecast:+.2f}"
+    return f"forecast: {value}" if label is None else f"forecast: {value} ({label})"
+
+
+def format_normalized(normalized: float | None) -> str:
+    """The rolling score as a z-score against the person's calibration baseline."""
+    return "" if normalized is None else f"z {normalized:+.1f} vs baseline"
+
+
+def format_fatigue(fatigue: FatigueFrame | None, yawns: int, away_share: float | None) -> str:
+    """The face-mesh cues in one line: the tracker's last-minute figures, session counts."""
+    if fatigue is None:
+        return f"fatigue: {NO_VALUE} (no face mesh)"
+    away = NO_VALUE if away_share is None else f"{away_share:.0%}"
+    rate = NO_VALUE if math.isnan(fatigue.blink_rate) else f"{fatigue.blink_rate:.0f}"
+    warming = "" if fatigue.calibrated else " · calibrating"
+    return (
+        f"blinks {rate}/min · PERCLOS {fatigue.perclos:.0%} · yawns {yawns} · away {away}"
+        f" · head {fatigue.head_yaw:+.0f}°/{fatigue.head_pitch:+.0f}°{warming}"
+    )
 
 
 def level_content(level: Level | None) -> Content:

@@ -17,6 +17,7 @@ from burnout_tui import EMOTIONS
 from burnout_tui.config import LevelsConfig, ScoringConfig
 from burnout_tui.pipeline import FaceResult, FrameResult
 from burnout_tui.scoring import RollingScore, SessionSummary, summarise
+from burnout_tui.scoring.fatigue import FatigueFrame
 
 HISTORY_FRAMES = 300
 """Face frames kept per chart: ten seconds at 30 frames/s, a window in which a change of
@@ -55,6 +56,27 @@ class ScoreLog:
         return self._size
 
 
+class FatigueTally:
+    """Session counts of the fatigue events the tracker marks on single frames: the
+    tracker's own figures (blink rate, PERCLOS) cover only its last minute."""
+
+    def __init__(self) -> None:
+        self.mesh_frames = 0
+        self.yawns = 0
+        self.away_frames = 0
+
+    def add(self, fatigue: FatigueFrame | None) -> None:
+        if fatigue is None:
+            return
+        self.mesh_frames += 1
+        self.yawns += fatigue.yawn
+        self.away_frames += fatigue.looking_away
+
+    @property
+    def away_share(self) -> float | None:
+        return self.away_frames / self.mesh_frames if self.mesh_frames else None
+
+
 class LiveSeries:
     """Per-emotion and burnout histories, the rolling window and the session summary."""
 
@@ -84,6 +106,7 @@ class LiveSeries:
         self._rolling = RollingScore(self.scoring)
         self._scores = ScoreLog()
         self._summary: SessionSummary | None = None
+        self.fatigue = FatigueTally()
 
     def extend(self, results: Iterable[FrameResult]) -> bool:
         """Add drained results; returns whether any arrived."""
@@ -100,6 +123,7 @@ class LiveSeries:
             self.latest_face = face
             for name, probability in zip(EMOTIONS, face.probs.tolist(), strict=True):
                 self._emotions[name].append(probability)
+            self.fatigue.add(face.fatigue)
             self._rolling.push(face.frame_score)
             self._burnout.append(self._rolling.percent)
             scores.append(face.frame_score)

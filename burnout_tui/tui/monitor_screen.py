@@ -26,13 +26,15 @@ from burnout_tui.capture import WorkerState, WorkerStatus
 from burnout_tui.config import PERCENT_MAX, Config
 from burnout_tui.scoring import level
 from burnout_tui.surveys import InstrumentError, available_instruments
-from burnout_tui.tui.capture_protocol import Capture, recording
+from burnout_tui.tui.capture_protocol import Capture, forecaster_label, recording
 from burnout_tui.tui.formatting import (
     BRIEF_NOTICE_S,
     NO_VALUE,
     face_text,
     format_clock,
+    format_fatigue,
     format_forecast,
+    format_normalized,
     format_percent,
     level_content,
 )
@@ -44,8 +46,9 @@ from burnout_tui.tui.widgets import EmotionPanel, FixedSparkline
 
 FIXED_LINES = 10
 """Lines of the monitor that are not emotion rows when the burnout chart is at its minimum:
-header, state, stats, the burnout panel (borders, its line, two chart lines), the emotions
-title and the footer. At 80x24 that leaves two lines for each emotion."""
+header, state, stats, the burnout panel (borders, its two lines, one chart line), the
+emotions title and the footer. At 80x24 that leaves two lines for each emotion; the chart
+grows on taller terminals."""
 
 TICK_S = 1 / 15
 """How often the ring buffer is drained: smooth to the eye, a few ms of work per second."""
@@ -138,6 +141,7 @@ class MonitorScreen(Screen[None]):
             with Vertical(id="burnout-panel") as panel:
                 panel.border_title = "burnout / stress proxy (0-100 %)"
                 yield Static(id="burnout-line")
+                yield Static(id="fatigue-line")
                 yield FixedSparkline([], minimum=0.0, maximum=PERCENT_MAX, id="burnout-chart")
             emotions = EmotionPanel(id="emotions")
             emotions.border_title = "emotions (probability, 0-1)"
@@ -184,9 +188,18 @@ class MonitorScreen(Screen[None]):
             " ",
             level_content(summary.level),
             "   ",
-            format_forecast(None if face is None else face.forecast),
+            format_normalized(None if face is None else face.normalized_score),
         )
         self.query_one("#burnout-line", Static).update(line)
+        fatigue = series.fatigue
+        self.query_one("#fatigue-line", Static).update(
+            format_fatigue(
+                None if face is None else face.fatigue, fatigue.yawns, fatigue.away_share
+            )
+        )
+        self.query_one("#burnout-panel").border_subtitle = format_forecast(
+            None if face is None else face.forecast, forecaster_label(self.capture)
+        )
 
     def _draw_status(self, status: WorkerStatus) -> None:
         """Redraws the two status lines only when their text changes, as most ticks it does not."""

@@ -47,13 +47,21 @@ def run_monitor(
         return
 
     from burnout_tui.capture import CaptureWorker
+    from burnout_tui.personal_models import load_forecaster
     from burnout_tui.store import open_database
     from burnout_tui.tui.app import MonitorApp
 
     con = open_database(db_path)
     try:
         worker = CaptureWorker(
-            spec, config, con, user, fast=fast, multi_user=multi_user, record=record
+            spec,
+            config,
+            con,
+            user,
+            fast=fast,
+            multi_user=multi_user,
+            record=record,
+            forecaster=load_forecaster(config, db_path, None if multi_user else user),
         )
         try:
             app = MonitorApp(worker=worker, con=con, config=config, multi_user=multi_user)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from burnout_tui.calibration import Calibration
 from burnout_tui.capture import WorkerStatus
 from burnout_tui.config import Config
 from burnout_tui.pipeline import FrameResult
-from burnout_tui.tui.capture_protocol import Capture, recording, track_names
+from burnout_tui.tui.capture_protocol import Capture, forecaster_label, recording, track_names
 from burnout_tui.tui.people import default_name, face_of, track_result
 
 
@@ -47,6 +48,15 @@ class TrackCapture:
     @property
     def recording(self) -> Path | None:
         return recording(self.worker)
+
+    @property
+    def forecaster_label(self) -> str | None:
+        return forecaster_label(self.worker)
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """Tracks are scored without a calibration (`MultiFacePipeline`)."""
+        return None
 
     def start(self) -> None:
         """The worker is already running: the grid started it."""

@@ -9,6 +9,8 @@ from 48 ms to 26-29 ms per frame.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import onnxruntime as ort
 
 from burnout_tui.models_dir import model_path
@@ -16,13 +18,13 @@ from burnout_tui.models_dir import model_path
 DEFAULT_THREADS = 2
 
 
-def load_session(filename: str, threads: int = DEFAULT_THREADS) -> ort.InferenceSession:
+def load_session(model: str | Path, threads: int = DEFAULT_THREADS) -> ort.InferenceSession:
+    """A model by file name in the models folder, or by explicit path (a per-user model)."""
+    path = model if isinstance(model, Path) else model_path(model)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(
-        str(model_path(filename)), sess_options=options, providers=["CPUExecutionProvider"]
-    )
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])

@@ -17,10 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from burnout_tui import EMOTIONS
+from burnout_tui.calibration import Calibration
 from burnout_tui.capture import WorkerState, WorkerStatus
 from burnout_tui.config import Config
 from burnout_tui.pipeline import FaceResult, FrameResult
 from burnout_tui.scoring import RollingScore, frame_scores
+from burnout_tui.scoring.fatigue import FatigueFrame
 from burnout_tui.store import repository
 from burnout_tui.vision.face import Face
 
@@ -32,6 +34,34 @@ FROZEN_NOW = SESSION_STARTED + 83.0
 FEATURES = 6
 LOST_FACE_FRAMES = range(100, 112)
 """A short stretch with no face, as when someone looks away."""
+
+
+FORECAST_DRIFT = 0.05
+"""The replayed forecast runs a little ahead of the rolling score, as a rising one would."""
+
+BLINK_EVERY = 90
+"""A blink every three seconds at 30 frames/s: a usual 20 blinks a minute."""
+
+
+def replay_fatigue(index: int, phase: float) -> FatigueFrame:
+    """Eyes that blink on a schedule and droop a little as the replay turns sad."""
+    closed = index % BLINK_EVERY in (0, 1, 2)
+    ear = 0.12 if closed else 0.30 - 0.04 * phase
+    return FatigueFrame(
+        ear_left=ear,
+        ear_right=ear,
+        mar=0.08,
+        head_yaw=-3.0,
+        head_pitch=2.0 - 6.0 * phase,
+        head_roll=1.0,
+        eyes_closed=closed,
+        blink=index % BLINK_EVERY == 3,
+        yawn=index == REPLAY_FRAMES // 2,
+        looking_away=False,
+        blink_rate=20.0 if index >= BLINK_EVERY else math.nan,
+        perclos=0.03 + 0.04 * phase,
+        calibrated=index >= BLINK_EVERY,
+    )
 
 
 def frozen_clock() -> float:
@@ -60,14 +90,16 @@ def replay_results(config: Config, frames: int = REPLAY_FRAMES) -> list[FrameRes
         probs = np.array([raw[name] for name in EMOTIONS], dtype=np.float32)
         probs /= probs.sum()
         score = float(frame_scores(probs, config.scoring))
+        smoothed = rolling.push(score)
         face = FaceResult(
             track_id=0,
             face=Face(box=(40, 30, 120, 150), score=0.99),
             probs=probs,
             features=np.zeros(FEATURES, dtype=np.float32),
             frame_score=score,
-            rolling_score=rolling.push(score),
-            forecast=None,
+            rolling_score=smoothed,
+            forecast=smoothed + FORECAST_DRIFT if len(rolling) >= config.scoring.window else None,
+            fatigue=replay_fatigue(index, phase),
         )
         results.append(FrameResult(index, ts, (face,), index % 5 == 0, {}))
     return results
@@ -91,6 +123,8 @@ class ReplayCapture:
     ) -> None:
         self.config = config
         self.user = user
+        self.forecaster_label: str | None = "LSTM, 1 s ahead"
+        self.calibration: Calibration | None = None
         self._con = con
         self.user_id = repository.get_or_create_user(con, user)
         self._pending = list(results)

@@ -51,7 +51,15 @@ async def test_monitor_shows_state_scores_and_traces(
         assert "29.7 frames/s" in stats and "dropped 2" in stats
         assert "session 0:01:23" in stats
         burnout = text_of(app, "#burnout-line")
-        assert "rolling" in burnout and "session" in burnout and "forecast: —" in burnout
+        assert "rolling" in burnout and "session" in burnout
+        assert "vs baseline" not in burnout, "no calibration, no z-score"
+        panel = app.screen.query_one("#burnout-panel")
+        forecast = results[-1].faces[0].forecast
+        assert forecast is not None
+        assert str(panel.border_subtitle) == f"forecast: {forecast:+.2f} (LSTM, 1 s ahead)"
+        fatigue = text_of(app, "#fatigue-line")
+        assert "blinks 20/min" in fatigue and "PERCLOS 7%" in fatigue and "yawns 1" in fatigue
+        assert "away 0%" in fatigue and "calibrating" not in fatigue
         last = results[-1].primary
         assert last is not None
         happy = app.screen.query_one("#emotion-happy", MeterRow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shlex
 from pathlib import Path
 
@@ -12,10 +13,17 @@ from rich.console import Console
 
 from burnout_tui.config import Config, LevelsConfig, config_from_table
 from burnout_tui.errors import UserError
-from burnout_tui.tui.formatting import face_text, format_clock
+from burnout_tui.tui.formatting import (
+    face_text,
+    format_clock,
+    format_fatigue,
+    format_forecast,
+    format_normalized,
+)
 from burnout_tui.tui.serve import SERVE_ENV, child_command, child_payload, run_child
 from burnout_tui.tui.widgets.choice_row import ChoiceRow
 from burnout_tui.tui.widgets.fixed_sparkline import PinnedSparklineRenderable, chart_columns
+from tests.tui.replay import replay_fatigue
 
 WHITE = Color.from_rgb(255, 255, 255)
 
@@ -92,3 +100,21 @@ def test_clock_and_face_wording() -> None:
     assert face_text(0, 5) == "face: lost"
     assert face_text(1, 5) == "face: found"
     assert face_text(2, 5) == "faces: 2 (following the largest)"
+
+
+def test_fatigue_line_reads_the_cues_and_says_what_is_missing() -> None:
+    assert format_fatigue(None, 0, None) == "fatigue: — (no face mesh)"
+    early = replay_fatigue(5, 0.0)
+    assert math.isnan(early.blink_rate) and not early.calibrated
+    line = format_fatigue(early, 0, 0.25)
+    assert line.startswith("blinks —/min · PERCLOS 3% · yawns 0 · away 25%")
+    assert line.endswith("head -3°/+2° · calibrating")
+
+
+def test_forecast_and_baseline_labels() -> None:
+    assert format_forecast(None) == "forecast: —"
+    assert format_forecast(0.123, "LSTM, 1 s ahead, experimental") == (
+        "forecast: +0.12 (LSTM, 1 s ahead, experimental)"
+    )
+    assert format_normalized(None) == ""
+    assert format_normalized(-1.26) == "z -1.3 vs baseline"

@@ -1,0 +1,112 @@
+"""Reading and writing `calibrations`: one row per baseline session (`burnout-tui calibrate`).
+
+The statistics are computed in SQL from the session's stored frames rather than carried
+over from the pipeline, so a calibration is exactly what the database shows, and can be
+recomputed later from the same rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple
+from typing import Any
+
+import duckdb
+
+from burnout_tui.calibration import Calibration
+from burnout_tui.config import FatigueConfig
+from burnout_tui.scoring.fatigue import Baseline, baseline_from_measures
+from burnout_tui.vision.fatigue import MeshMeasures
+
+_STATISTICS = """
+WITH ordered AS (
+    SELECT
+        *,
+        row_number() OVER (ORDER BY frame_index) AS position
+    FROM frames
+    WHERE session_id = $session AND track_id = $track
+)
+SELECT
+    count(*) AS face_frames,
+    avg(rolling_score) FILTER (WHERE position >= $window) AS score_mean,
+    stddev_pop(rolling_score) FILTER (WHERE position >= $window) AS score_std,
+    list([ear_left, ear_right, mar, head_yaw, head_pitch, head_roll] ORDER BY position)
+        FILTER (WHERE ear_left IS NOT NULL) AS measures,
+    60.0 * count_if(blink) / nullif(max(ts) FILTER (WHERE blink IS NOT NULL)
+        - min(ts) FILTER (WHERE blink IS NOT NULL), 0) AS blink_rate,
+    avg(CAST(eyes_closed AS DOUBLE)) AS perclos
+FROM ordered
+"""
+"""Score statistics skip the first `window - 1` frames, whose rolling score covers fewer
+frames than later ones and so swings more. The eye, mouth and head baseline comes from
+the session's mesh measures by the same rule the live tracker calibrates with."""
+
+
+def save_calibration(
+    con: duckdb.DuckDBPyConnection,
+    user_id: int,
+    session_id: int,
+    track_id: int,
+    window: int,
+    settings: FatigueConfig,
+) -> int | None:
+    """Compute a finished session's statistics and store them; None when the session has
+    fewer than `window` face frames, too few for a single full rolling window."""
+    row = con.execute(
+        _STATISTICS, {"session": session_id, "track": track_id, "window": window}
+    ).fetchone()
+    if row is None or row[0] < window or row[1] is None:
+        return None
+    frames, mean, std, measures, rate, perclos = row
+    baseline = baseline_from_measures(
+        (MeshMeasures(*values) for values in measures or []), settings
+    )
+    pose = (None,) * 5 if baseline is None else astuple(baseline)
+    stored = con.execute(
+        """
+        INSERT INTO calibrations (
+            user_id, session_id, face_frames, score_mean, score_std, ear_open, mar_rest,
+            yaw0, pitch0, roll0, blink_rate, perclos
+        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        RETURNING calibration_id
+        """,
+        [user_id, session_id, frames, mean, std, *pose, rate, perclos],
+    ).fetchone()
+    return None if stored is None else int(stored[0])
+
+
+_SELECT = """
+SELECT c.calibration_id, u.name, c.session_id, c.face_frames, c.score_mean, c.score_std,
+       c.ear_open, c.mar_rest, c.yaw0, c.pitch0, c.roll0, c.blink_rate, c.perclos
+FROM calibrations AS c JOIN users AS u USING (user_id)
+"""
+
+
+def latest_calibration(con: duckdb.DuckDBPyConnection, user: str) -> Calibration | None:
+    """The person's newest calibration, or None if they never calibrated."""
+    row = con.execute(
+        _SELECT + "WHERE u.name = ? ORDER BY c.created_at DESC, c.calibration_id DESC LIMIT 1",
+        [user],
+    ).fetchone()
+    return None if row is None else _calibration(row)
+
+
+def calibration_by_id(con: duckdb.DuckDBPyConnection, calibration_id: int) -> Calibration | None:
+    row = con.execute(_SELECT + "WHERE c.calibration_id = ?", [calibration_id]).fetchone()
+    return None if row is None else _calibration(row)
+
+
+def _calibration(row: tuple[Any, ...]) -> Calibration:
+    (cid, user, session_id, frames, mean, std, ear, mar, yaw, pitch, roll, rate, perclos) = row
+    pose = (ear, mar, yaw, pitch, roll)
+    baseline = None if any(value is None for value in pose) else Baseline(*map(float, pose))
+    return Calibration(
+        calibration_id=int(cid),
+        user=str(user),
+        session_id=int(session_id),
+        face_frames=int(frames),
+        score_mean=float(mean),
+        score_std=float(std),
+        baseline=baseline,
+        blink_rate=None if rate is None else float(rate),
+        perclos=None if perclos is None else float(perclos),
+    )
