@@ -149,6 +149,23 @@ def test_rolling_default_window_is_30() -> None:
     assert 0.0 <= rolling.percent <= 100.0
 
 
+def test_percent_with_mean_swaps_only_the_level_term() -> None:
+    """A forecast of the window mean is shown on the rolling percent's scale: same
+    volatility, its own mean; the window's own mean gives the rolling percent back."""
+    config = ScoringConfig()
+    rolling = RollingScore(config)
+    with pytest.raises(ValueError, match="no frame"):
+        rolling.percent_with_mean(0.0)
+    for score in (0.1, 0.4, 0.2, 0.5):
+        rolling.push(score)
+    assert rolling.percent_with_mean(rolling.mean) == pytest.approx(rolling.percent)
+    higher = rolling.percent_with_mean(rolling.mean + 0.1)
+    assert higher > rolling.percent
+    lo, hi = score_bounds(config)
+    step = config.lam * 100.0 * 0.1 / (hi - lo)
+    assert higher - rolling.percent == pytest.approx(step)
+
+
 def test_frame_scores_vectorised_matches_single_rows() -> None:
     config = ScoringConfig()
     probs = np.random.default_rng(0).dirichlet(np.ones(len(EMOTIONS)), size=20)

@@ -140,16 +140,20 @@ def multi_user_table(config: Config, data: Path) -> Table:
     table = Table(
         title=f"analyze --multi-user (target ≥ {MULTI_TARGET_FPS:g} frames/s, 6 faces, 640×360)"
     )
-    for column in ("clip", "size", "frames/s", "faces/frame mean", "max", "track ids"):
+    columns = ("clip", "size", "frames/s", "face mesh off", "faces/frame mean", "max", "track ids")
+    for column in columns:
         table.add_column(column, justify="left" if column == "clip" else "right")
+    no_mesh = replace(config, mesh=replace(config.mesh, enabled=False))
     for clip in MULTI_CLIPS:
         for size in (None, TARGET_SIZE):
+            bare = multi_user_run(no_mesh, data / clip, size)
             run = multi_user_run(config, data / clip, size)
             label = "native" if size is None else f"{size[0]}×{size[1]}"
             table.add_row(
                 Path(clip).name,
                 label,
                 f"{run.fps:.1f}",
+                f"{bare.fps:.1f}",
                 f"{run.mean_faces:.1f}",
                 str(run.max_faces),
                 str(run.tracks),
@@ -246,7 +250,7 @@ def _wait_screen(predicate: Callable[[str], bool], timeout_s: float = 60.0) -> f
     raise TimeoutError("the monitor did not draw what was expected")
 
 
-def keypress_latency(video: Path) -> list[float] | None:
+def keypress_latency(video: Path, config_path: Path | None = None) -> list[float] | None:
     """Key press to screen change, in ms, measured from outside as a person would see it.
 
     The monitor runs in tmux on the clip with `--fast`, so capture uses all the CPU it
@@ -258,8 +262,9 @@ def keypress_latency(video: Path) -> list[float] | None:
         return None
     latencies: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
+        options = "" if config_path is None else f" --config {config_path}"
         command = (
-            f"{sys.executable} -m burnout_tui.cli monitor --fast --source {video}"
+            f"{sys.executable} -m burnout_tui.cli{options} monitor --fast --source {video}"
             f" --db {Path(tmp) / 'latency.duckdb'}"
         )
         _tmux("new-session", "-d", "-s", TMUX_SESSION, "-x", "100", "-y", "30", command)
@@ -294,6 +299,10 @@ def main() -> None:
             "full MTCNN every frame": every_frame,
         }
         reports = {label: run_analyze_subprocess(video, path) for label, path in runs.items()}
+        latencies = {
+            "face mesh off": keypress_latency(video, no_mesh),
+            "default": keypress_latency(video),
+        }
 
     table = Table(
         title=f"analyze {CLIP} (target ≥ {TARGET_FPS:g} frames/s, < {TARGET_RSS_MB:g} MB)"
@@ -337,18 +346,19 @@ def main() -> None:
 
     forecast_eval.main([])
 
-    latencies = keypress_latency(video)
     table = Table(
         title=f"monitor key → screen while capturing --fast (target < {LATENCY_TARGET_MS:g} ms)"
     )
     table.add_column("measure")
-    table.add_column("value", justify="right")
-    if latencies is None:
-        table.add_row("skipped", "tmux not installed")
+    for label in latencies:
+        table.add_column(label, justify="right")
+    measured = [values for values in latencies.values() if values is not None]
+    if len(measured) < len(latencies):
+        table.add_row("skipped", *["tmux not installed"] * len(latencies))
     else:
-        table.add_row("presses", str(len(latencies)))
-        table.add_row("median ms", f"{np.median(latencies):.0f}")
-        table.add_row("worst ms", f"{max(latencies):.0f}")
+        table.add_row("presses", *[str(len(values)) for values in measured])
+        table.add_row("median ms", *[f"{np.median(values):.0f}" for values in measured])
+        table.add_row("worst ms", *[f"{max(values):.0f}" for values in measured])
     console.print(table)
 
 

@@ -143,6 +143,17 @@ class RollingScore:
         """The proxy over the window, on the same 0-100 % scale as a whole session."""
         return final_percent(self.mean, volatility(self._window), self.config)
 
+    def percent_with_mean(self, mean: float) -> float:
+        """The window's proxy had its mean been `mean`, its volatility unchanged.
+
+        The forecaster predicts the window mean only; shown beside the rolling percent,
+        it has to be on that scale, and the volatility of the last 30 frames is the best
+        guess for the next second's.
+        """
+        if not self._window:
+            raise ValueError("no frame scored yet")
+        return final_percent(mean, volatility(self._window), self.config)
+
 
 @dataclass(frozen=True, slots=True)
 class SessionSummary:

@@ -47,12 +47,11 @@ def format_probability(probability: float | None) -> str:
     return NO_VALUE if probability is None else f"{probability:.2f}"
 
 
-def format_forecast(forecast: float | None, label: str | None = None) -> str:
-    """The pipeline's forecast of the rolling frame score (the S_t scale), when it has one,
-    and which model made it (its horizon, and "experimental" when it does not beat
-    simply repeating the current score)."""
-    value = NO_VALUE if forecast is None else f"{forecast:+.2f}"
-    return f"forecast: {value}" if label is None else f"forecast: {value} ({label})"
+def format_forecast(percent: float | None, label: str | None = None) -> str:
+    """The forecast rolling proxy, when there is one, and which model made it (its
+    horizon, and "experimental" when it does not beat repeating the current score)."""
+    value = format_percent(percent).strip()
+    return f"forecast {value}" if label is None else f"forecast {value} ({label})"
 
 
 def format_normalized(normalized: float | None) -> str:

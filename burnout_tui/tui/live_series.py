@@ -153,6 +153,12 @@ class LiveSeries:
     def rolling_percent(self) -> float | None:
         return self._rolling.percent if len(self._rolling) else None
 
+    def forecast_percent(self, forecast: float | None) -> float | None:
+        """A forecast of the rolling mean, on the rolling percent's scale."""
+        if forecast is None or not len(self._rolling):
+            return None
+        return self._rolling.percent_with_mean(forecast)
+
     @property
     def summary(self) -> SessionSummary:
         if self._summary is None:

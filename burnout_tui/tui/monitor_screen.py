@@ -198,7 +198,8 @@ class MonitorScreen(Screen[None]):
             )
         )
         self.query_one("#burnout-panel").border_subtitle = format_forecast(
-            None if face is None else face.forecast, forecaster_label(self.capture)
+            series.forecast_percent(None if face is None else face.forecast),
+            forecaster_label(self.capture),
         )
 
     def _draw_status(self, status: WorkerStatus) -> None:

@@ -11,7 +11,7 @@ from burnout_tui import EMOTIONS
 from burnout_tui.capture import WorkerState
 from burnout_tui.config import Config
 from burnout_tui.pipeline import FrameResult
-from burnout_tui.scoring import summarise
+from burnout_tui.scoring import RollingScore, summarise
 from burnout_tui.tui.app import MonitorApp
 from burnout_tui.tui.finalising_screen import FinalisingScreen
 from burnout_tui.tui.history_screen import HistoryScreen
@@ -56,7 +56,12 @@ async def test_monitor_shows_state_scores_and_traces(
         panel = app.screen.query_one("#burnout-panel")
         forecast = results[-1].faces[0].forecast
         assert forecast is not None
-        assert str(panel.border_subtitle) == f"forecast: {forecast:+.2f} (LSTM, 1 s ahead)"
+        rolling = RollingScore(Config().scoring)
+        for frame in results[-Config().scoring.window :]:
+            rolling.push(frame.faces[0].frame_score)
+        expected = rolling.percent_with_mean(forecast)
+        assert expected > rolling.percent, "the replayed forecast runs ahead of a rising score"
+        assert str(panel.border_subtitle) == f"forecast {expected:.0f} % (LSTM, 1 s ahead)"
         fatigue = text_of(app, "#fatigue-line")
         assert "blinks 20/min" in fatigue and "PERCLOS 7%" in fatigue and "yawns 1" in fatigue
         assert "away 0%" in fatigue and "calibrating" not in fatigue

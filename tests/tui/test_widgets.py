@@ -112,9 +112,9 @@ def test_fatigue_line_reads_the_cues_and_says_what_is_missing() -> None:
 
 
 def test_forecast_and_baseline_labels() -> None:
-    assert format_forecast(None) == "forecast: —"
-    assert format_forecast(0.123, "LSTM, 1 s ahead, experimental") == (
-        "forecast: +0.12 (LSTM, 1 s ahead, experimental)"
+    assert format_forecast(None) == "forecast —"
+    assert format_forecast(61.4, "LSTM, 1 s ahead, experimental") == (
+        "forecast 61 % (LSTM, 1 s ahead, experimental)"
     )
     assert format_normalized(None) == ""
     assert format_normalized(-1.26) == "z -1.3 vs baseline"
