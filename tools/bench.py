@@ -32,8 +32,6 @@ from tools import forecast_eval
 CLIP = "videos/liveportrait_d3.mp4"
 TARGET_FPS = 30.0
 TARGET_RSS_MB = 400.0
-BASELINE_TF_FPS = 2.6
-"""TensorFlow MTCNN + Keras stack of the original thesis code on the same clip (issue 2)."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +138,7 @@ def multi_user_table(config: Config, data: Path) -> Table:
     table = Table(
         title=f"analyze --multi-user (target ≥ {MULTI_TARGET_FPS:g} frames/s, 6 faces, 640×360)"
     )
-    columns = ("clip", "size", "frames/s", "face mesh off", "faces/frame mean", "max", "track ids")
+    columns = ("clip", "size", "frames/s", "no mesh", "faces/frame mean", "max", "track ids")
     for column in columns:
         table.add_column(column, justify="left" if column == "clip" else "right")
     no_mesh = replace(config, mesh=replace(config.mesh, enabled=False))
@@ -316,10 +314,6 @@ def main() -> None:
             f"{stage} ms/frame", *[f"{run.stage_ms[stage]:.2f}" for run in reports.values()]
         )
     table.add_row("peak RSS MB", *[f"{run.rss_mb:.0f}" for run in reports.values()])
-    table.add_row(
-        f"speed-up vs TF stack ({BASELINE_TF_FPS} frames/s)",
-        *[f"{run.fps / BASELINE_TF_FPS:.1f}×" for run in reports.values()],
-    )
     console.print(table)
 
     fidelity = scheduling_fidelity(config, video)
