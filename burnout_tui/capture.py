@@ -148,13 +148,12 @@ class CaptureWorker:
         self._track_names: dict[int, str] = {}
         self.results: deque[FrameResult] = deque(maxlen=RING_SIZE)
         self._con = con
-        self.calibration = None if multi_user else latest_calibration(con, user)
-        """The baseline this session's scores are normalised by, for the UI to name."""
+        calibration = None if multi_user else latest_calibration(con, user)
         self.forecaster_label = None if forecaster is None else forecaster_label(forecaster)
         """How the UI names the forecaster; None when forecasts are off."""
         self._pipeline_factory: Callable[[Config], Pipeline] = pipeline_factory or (
             lambda config: make_pipeline(
-                config, multi_user, forecaster=forecaster, calibration=self.calibration
+                config, multi_user, forecaster=forecaster, calibration=calibration
             )
         )
         self._lock = threading.Lock()

@@ -233,38 +233,31 @@ class FatigueConfig:
     so the gape threshold starts at 0.35, above most speech."""
 
     def __post_init__(self) -> None:
-        positive = {
-            "calibration_s": self.calibration_s,
-            "max_blink_s": self.max_blink_s,
-            "yaw_away_deg": self.yaw_away_deg,
-            "pitch_away_deg": self.pitch_away_deg,
-            "window_s": self.window_s,
-            "max_gap_s": self.max_gap_s,
-            "population_ear_open": self.population_ear_open,
-        }
-        for name, value in positive.items():
-            if not value > 0.0:
-                raise ValueError(f"{name} must be > 0, got {value}")
-        non_negative = {
-            "min_yawn_s": self.min_yawn_s,
-            "min_rate_s": self.min_rate_s,
-            "yawn_release_rise": self.yawn_release_rise,
-            "away_hysteresis_deg": self.away_hysteresis_deg,
-            "population_mar_rest": self.population_mar_rest,
-        }
-        for name, value in non_negative.items():
-            if not (math.isfinite(value) and value >= 0.0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-        if not 0.0 < self.closed_ratio < self.reopen_ratio:
-            raise ValueError("need 0 < closed_ratio < reopen_ratio")
-        if not self.yawn_release_rise < self.yawn_mar_rise:
-            raise ValueError("yawn_release_rise must be below yawn_mar_rise")
-        if not self.away_hysteresis_deg < min(self.yaw_away_deg, self.pitch_away_deg):
-            raise ValueError("away_hysteresis_deg must be below both away limits")
-        finite = ("max_blink_s", "yaw_away_deg", "pitch_away_deg", "window_s", "max_gap_s")
-        for name in finite:
-            if not math.isfinite(positive[name]):
-                raise ValueError(f"{name} must be finite")
+        # calibration_s may be infinite: `math.inf` never calibrates.
+        for name in ("calibration_s", "population_ear_open"):
+            _require(getattr(self, name) > 0.0, f"{name} must be > 0")
+        for name in ("max_blink_s", "yaw_away_deg", "pitch_away_deg", "window_s", "max_gap_s"):
+            value = getattr(self, name)
+            _require(math.isfinite(value) and value > 0.0, f"{name} must be a finite number > 0")
+        for name in (
+            "min_yawn_s",
+            "min_rate_s",
+            "yawn_release_rise",
+            "away_hysteresis_deg",
+            "population_mar_rest",
+        ):
+            _non_negative(name, getattr(self, name))
+        _require(
+            0.0 < self.closed_ratio < self.reopen_ratio, "need 0 < closed_ratio < reopen_ratio"
+        )
+        _require(
+            self.yawn_release_rise < self.yawn_mar_rise,
+            "yawn_release_rise must be below yawn_mar_rise",
+        )
+        _require(
+            self.away_hysteresis_deg < min(self.yaw_away_deg, self.pitch_away_deg),
+            "away_hysteresis_deg must be below both away limits",
+        )
 
 
 @dataclass(frozen=True, slots=True)

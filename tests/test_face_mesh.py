@@ -17,11 +17,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from burnout_tui.vision.canonical_face import NUM_LANDMARKS
 from burnout_tui.vision.detector import FaceDetector
 from burnout_tui.vision.face import Face
 from burnout_tui.vision.mesh import (
     INPUT_SIZE,
-    NUM_LANDMARKS,
     PRESENCE_THRESHOLD,
     FaceMesh,
     crop_tensor,

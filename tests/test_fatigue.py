@@ -21,12 +21,11 @@ from burnout_tui.scoring.fatigue import (
     baseline_from_measures,
     population_baseline,
 )
-from burnout_tui.vision.canonical_face import POSE_LANDMARKS, POSE_MODEL
+from burnout_tui.vision.canonical_face import NUM_LANDMARKS, POSE_LANDMARKS, POSE_MODEL
 from burnout_tui.vision.fatigue import (
     EYE_LEFT,
     EYE_RIGHT,
     MOUTH,
-    NUM_LANDMARKS,
     MeshMeasures,
     camera_matrix,
     euler_angles,

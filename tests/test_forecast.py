@@ -45,7 +45,6 @@ from burnout_tui.forecast.model import (
     Forecaster,
     IncompatibleModelError,
     TrackForecast,
-    TrackForecasts,
 )
 from burnout_tui.models_dir import model_path
 from burnout_tui.scoring.fatigue import FatigueFrame
@@ -299,19 +298,6 @@ def test_track_forecast_waits_for_a_full_window(forecaster: Forecaster) -> None:
     last = forecaster.predict(np.stack(vectors[-WINDOW:])[None])[0]
     assert outputs[-1] == pytest.approx(float(last), abs=1e-6)
     assert len(track) == WINDOW + 5
-
-
-def test_track_forecasts_keep_tracks_apart_and_forget_ended_ones(
-    forecaster: Forecaster,
-) -> None:
-    tracks = TrackForecasts(forecaster)
-    vector = input_vector(np.full(len(EMOTIONS), 1 / 7), None)
-    for _ in range(WINDOW - 1):
-        assert tracks.push(1, vector) is None
-    assert tracks.push(2, vector) is None
-    assert tracks.push(1, vector) is not None
-    tracks.retain([2])
-    assert tracks.push(1, vector) is None
 
 
 def test_onnx_matches_recorded_pytorch_outputs(forecaster: Forecaster) -> None:

@@ -82,17 +82,22 @@ class EvalRow:
         }
 
 
-def samples_from_arrays(arrays: Arrays, horizon_s: float, window: int = WINDOW) -> Samples:
-    """Samples of one sequence file (`tools/make_sequences.py`'s arrays) for one horizon."""
+def frame_inputs(arrays: Arrays) -> npt.NDArray[np.float32]:
+    """Per-frame input vectors of one sequence file (`tools/make_sequences.py`'s arrays,
+    whose fatigue cues are stored as `fatigue_<field>`)."""
     columns = {
         key.removeprefix("fatigue_"): np.asarray(value)
         for key, value in arrays.items()
         if key.startswith("fatigue_")
     }
-    inputs = input_from_columns(np.asarray(arrays["probs"]), columns)
+    return input_from_columns(np.asarray(arrays["probs"]), columns)
+
+
+def samples_from_arrays(arrays: Arrays, horizon_s: float, window: int = WINDOW) -> Samples:
+    """Samples of one sequence file (`tools/make_sequences.py`'s arrays) for one horizon."""
     return make_samples(
         np.asarray(arrays["ts"]),
-        inputs,
+        frame_inputs(arrays),
         np.asarray(arrays["rolling_score"]),
         np.asarray(arrays["frame_score"]),
         window=window,

@@ -60,7 +60,7 @@ from burnout_tui.forecast.dataset import (
     window_ema_weights,
 )
 from burnout_tui.forecast.finetune import fit_head, mae, read_head
-from burnout_tui.forecast.inputs import FORECAST_FEATURES, input_from_columns
+from burnout_tui.forecast.inputs import FORECAST_FEATURES
 from burnout_tui.forecast.model import (
     BASELINE_NAME,
     FORECAST_NAME,
@@ -77,7 +77,7 @@ from burnout_tui.forecast.model import (
     Forecaster,
 )
 from burnout_tui.scoring.valence import frame_scores
-from tools.forecast_eval import POOLED, evaluate, format_table, samples_from_arrays
+from tools.forecast_eval import POOLED, evaluate, format_table, frame_inputs, samples_from_arrays
 from tools.onnx_model import finish_model, write_model
 
 HELD_BACK: tuple[str, ...] = ("liveportrait_d9", "liveportrait_d12")
@@ -150,11 +150,6 @@ def split_arrays(
     head = {k: (v[early] if k in per_frame else v) for k, v in arrays.items()}
     tail = {k: (v[~early] if k in per_frame else v) for k, v in arrays.items()}
     return head, tail
-
-
-def frame_inputs(arrays: Mapping[str, npt.NDArray[np.generic]]) -> FloatArray:
-    columns = {k.removeprefix("fatigue_"): v for k, v in arrays.items() if k.startswith("fatigue_")}
-    return input_from_columns(np.asarray(arrays["probs"]), columns)
 
 
 def standardisation(frames: FloatArray) -> tuple[FloatArray, FloatArray]:

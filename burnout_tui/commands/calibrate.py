@@ -17,8 +17,8 @@ from burnout_tui.commands.analyze import analyze_command
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.pipeline import PRIMARY_TRACK
-from burnout_tui.store import open_database, repository
-from burnout_tui.store.calibrations import latest_calibration, save_calibration
+from burnout_tui.store import repository
+from burnout_tui.store.calibrations import save_calibration
 
 
 class CalibrationError(UserError):
@@ -32,17 +32,21 @@ def calibrate_command(
     other, and its calibration row is written before the session is marked complete, so
     a baseline too short to use leaves neither behind."""
     window = config.scoring.window
+    stored: list[Calibration] = []
 
     def keep_baseline(con: duckdb.DuckDBPyConnection, session_id: int) -> None:
         user_id = repository.get_or_create_user(con, user)
-        saved = save_calibration(con, user_id, session_id, PRIMARY_TRACK, window, config.fatigue)
-        if saved is None:
+        calibration = save_calibration(
+            con, user_id, session_id, PRIMARY_TRACK, window, config.fatigue
+        )
+        if calibration is None:
             raise CalibrationError(
                 f"calibration needs at least {window} frames with a face; look at the "
                 "camera for the whole baseline, or pass a longer --seconds"
             )
+        stored.append(calibration)
 
-    result = analyze_command(
+    analyze_command(
         config,
         source,
         user,
@@ -52,13 +56,7 @@ def calibrate_command(
         options=AnalysisOptions(calibrated=False, until_s=seconds, before_complete=keep_baseline),
         verb="calibrate",
     )
-    con = open_database(path)
-    try:
-        calibration = latest_calibration(con, user)
-    finally:
-        con.close()
-    if calibration is None or calibration.session_id != result.session_id:
-        raise CalibrationError(f"the calibration of session {result.session_id} was not stored")
+    (calibration,) = stored
     if as_json:
         sys.stdout.write(json.dumps(calibration_json(calibration)) + "\n")
     else:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -210,25 +210,3 @@ class TrackForecast:
     def __len__(self) -> int:
         """Frames pushed so far."""
         return self._seen
-
-
-class TrackForecasts:
-    """A TrackForecast per track id, for the multi-user pipeline; forgets ended tracks."""
-
-    def __init__(self, forecaster: Forecaster) -> None:
-        self.forecaster = forecaster
-        self._tracks: dict[int, TrackForecast] = {}
-
-    def push(self, track_id: int, vector: npt.ArrayLike) -> float | None:
-        track = self._tracks.get(track_id)
-        if track is None:
-            track = self._tracks[track_id] = TrackForecast(self.forecaster)
-        return track.push(vector)
-
-    def retain(self, track_ids: Iterable[int]) -> None:
-        """Drop every track not in `track_ids` (those the tracker still knows)."""
-        live = set(track_ids)
-        self._tracks = {key: value for key, value in self._tracks.items() if key in live}
-
-    def reset(self) -> None:
-        self._tracks = {}

@@ -48,9 +48,10 @@ def save_calibration(
     track_id: int,
     window: int,
     settings: FatigueConfig,
-) -> int | None:
+) -> Calibration | None:
     """Compute a finished session's statistics and store them; None when the session has
-    fewer than `window` face frames, too few for a single full rolling window."""
+    fewer than `window` face frames, too few for a single full rolling window. Returns the
+    row as read back, so the caller shows exactly what later sessions will use."""
     row = con.execute(
         _STATISTICS, {"session": session_id, "track": track_id, "window": window}
     ).fetchone()
@@ -71,7 +72,7 @@ def save_calibration(
         """,
         [user_id, session_id, frames, mean, std, *pose, rate, perclos],
     ).fetchone()
-    return None if stored is None else int(stored[0])
+    return None if stored is None else calibration_by_id(con, int(stored[0]))
 
 
 _SELECT = """

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from burnout_tui.calibration import Calibration
     from burnout_tui.capture import WorkerStatus
     from burnout_tui.config import Config
     from burnout_tui.pipeline import FrameResult
@@ -69,13 +68,10 @@ class RecordingCapture(Protocol):
 
 @runtime_checkable
 class ModelledCapture(Protocol):
-    """A worker that can say which forecaster and which calibration it applies."""
+    """A worker that can say which forecaster fills its forecasts."""
 
     @property
     def forecaster_label(self) -> str | None: ...
-
-    @property
-    def calibration(self) -> Calibration | None: ...
 
 
 def forecaster_label(capture: Capture) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from burnout_tui.calibration import Calibration
 from burnout_tui.capture import WorkerStatus
 from burnout_tui.config import Config
 from burnout_tui.pipeline import FrameResult
@@ -52,11 +51,6 @@ class TrackCapture:
     @property
     def forecaster_label(self) -> str | None:
         return forecaster_label(self.worker)
-
-    @property
-    def calibration(self) -> Calibration | None:
-        """Tracks are scored without a calibration (`MultiFacePipeline`)."""
-        return None
 
     def start(self) -> None:
         """The worker is already running: the grid started it."""

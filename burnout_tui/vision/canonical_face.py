@@ -17,6 +17,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+NUM_LANDMARKS = 468
+"""Vertices of the canonical face, one per face-mesh landmark: the mesh's topology."""
+
 _OBJ_VERTICES: dict[int, tuple[float, float, float]] = {
     1: (0.000000, -1.126865, 7.475604),  # nose tip
     4: (0.000000, -0.463170, 7.586580),

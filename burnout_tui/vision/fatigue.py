@@ -43,9 +43,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from burnout_tui.vision.canonical_face import POSE_LANDMARKS, POSE_MODEL
-
-NUM_LANDMARKS = 468
+from burnout_tui.vision.canonical_face import NUM_LANDMARKS, POSE_LANDMARKS, POSE_MODEL
 
 EYE_RIGHT: tuple[int, int, int, int, int, int] = (33, 160, 158, 133, 153, 144)
 """The person's right eye as EAR's p1..p6: outer corner, upper lid (outer, inner), inner

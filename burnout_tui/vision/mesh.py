@@ -34,7 +34,6 @@ LANDMARKS_NAME = "landmarks"
 PRESENCE_NAME = "presence"
 INPUT_SIZE = 192
 """Side of the square RGB crop the model takes."""
-NUM_LANDMARKS = 468
 PIXEL_MAX = 255.0
 """ImageToTensorCalculator's `output_tensor_float_range {min: 0 max: 1}`: x / 255."""
 

@@ -17,7 +17,6 @@ import numpy as np
 import numpy.typing as npt
 
 from burnout_tui import EMOTIONS
-from burnout_tui.calibration import Calibration
 from burnout_tui.capture import WorkerState, WorkerStatus
 from burnout_tui.config import Config
 from burnout_tui.pipeline import FaceResult, FrameResult
@@ -124,7 +123,6 @@ class ReplayCapture:
         self.config = config
         self.user = user
         self.forecaster_label: str | None = "LSTM, 1 s ahead"
-        self.calibration: Calibration | None = None
         self._con = con
         self.user_id = repository.get_or_create_user(con, user)
         self._pending = list(results)
