@@ -37,6 +37,11 @@ Design notes:
   session (`burnout-tui calibrate`). `calibrations` has no foreign key for the same
   reason as `track_users`. `v_frames` gains the new columns at its end and
   `v_session_fatigue` summarises them per session and track.
+- Migration 5 widens `sessions.status` with `interrupted` (the process died with the
+  session running: kill -9, power loss; found and marked at the next open) and
+  `truncated` (a file ended before the frames its header announced). DuckDB cannot
+  alter a CHECK constraint, so the table is rebuilt; nothing references `sessions` by
+  foreign key, and the views bind by name at query time.
 """
 
 from __future__ import annotations
@@ -374,5 +379,22 @@ MIGRATIONS: tuple[str, ...] = (
     LEFT JOIN track_users AS t ON t.session_id = f.session_id AND t.track_id = f.track_id
     LEFT JOIN users AS tu ON tu.user_id = t.user_id
     GROUP BY f.session_id, coalesce(tu.name, su.name), f.track_id;
+    """,
+    """
+    CREATE TABLE sessions_v5 (
+        session_id INTEGER PRIMARY KEY DEFAULT nextval('session_id_seq'),
+        user_id INTEGER NOT NULL REFERENCES users (user_id),
+        source VARCHAR NOT NULL,
+        started_at TIMESTAMP NOT NULL DEFAULT (current_timestamp AT TIME ZONE 'UTC'),
+        ended_at TIMESTAMP,
+        status VARCHAR NOT NULL DEFAULT 'running'
+            CHECK (status IN ('running', 'complete', 'failed', 'interrupted', 'truncated')),
+        frames_total INTEGER,
+        config_json VARCHAR,
+        notes VARCHAR
+    );
+    INSERT INTO sessions_v5 SELECT * FROM sessions;
+    DROP TABLE sessions;
+    ALTER TABLE sessions_v5 RENAME TO sessions;
     """,
 )
