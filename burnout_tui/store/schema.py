@@ -40,8 +40,10 @@ Design notes:
 - Migration 5 widens `sessions.status` with `interrupted` (the process died with the
   session running: kill -9, power loss; found and marked at the next open) and
   `truncated` (a file ended before the frames its header announced). DuckDB cannot
-  alter a CHECK constraint, so the table is rebuilt; nothing references `sessions` by
-  foreign key, and the views bind by name at query time.
+  alter a CHECK constraint, so the table is rebuilt through a copy (not created under
+  another name and renamed: DuckDB 1.5 keeps the old name in `users`' foreign-key
+  bookkeeping, and `users` could then never be dropped). Nothing references `sessions`
+  by foreign key, and the views bind by name at query time.
 """
 
 from __future__ import annotations
@@ -381,7 +383,9 @@ MIGRATIONS: tuple[str, ...] = (
     GROUP BY f.session_id, coalesce(tu.name, su.name), f.track_id;
     """,
     """
-    CREATE TABLE sessions_v5 (
+    CREATE TABLE sessions_before_v5 AS SELECT * FROM sessions;
+    DROP TABLE sessions;
+    CREATE TABLE sessions (
         session_id INTEGER PRIMARY KEY DEFAULT nextval('session_id_seq'),
         user_id INTEGER NOT NULL REFERENCES users (user_id),
         source VARCHAR NOT NULL,
@@ -393,8 +397,7 @@ MIGRATIONS: tuple[str, ...] = (
         config_json VARCHAR,
         notes VARCHAR
     );
-    INSERT INTO sessions_v5 SELECT * FROM sessions;
-    DROP TABLE sessions;
-    ALTER TABLE sessions_v5 RENAME TO sessions;
+    INSERT INTO sessions SELECT * FROM sessions_before_v5;
+    DROP TABLE sessions_before_v5;
     """,
 )
