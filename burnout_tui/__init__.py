@@ -6,6 +6,10 @@ and neither should pay for ONNX Runtime, OpenCV or Textual.
 
 from __future__ import annotations
 
+from burnout_tui.offline import keep_offline
+
+keep_offline()
+
 __version__ = "0.1.0"
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
