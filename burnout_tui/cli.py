@@ -121,7 +121,22 @@ DEFAULT_SOURCE = "0"
 @click.option(
     "--fast", is_flag=True, help="Process a file as fast as possible, not at its frame rate."
 )
-@click.option("--serve", is_flag=True, help="Serve the monitor to a web browser (textual-serve).")
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Serve the monitor to a web browser (textual-serve), at a URL with a secret token.",
+)
+@click.option(
+    "--host",
+    default=None,
+    help="With --serve: the address to listen on.  [default: 127.0.0.1; others warn]",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="With --serve: the port (0: any free one).  [default: 8000]",
+)
 @multi_user_option
 @record_option
 @click.pass_obj
@@ -132,12 +147,16 @@ def monitor(
     db_path: Path | None,
     fast: bool,
     serve: bool,
+    host: str | None,
+    port: int | None,
     multi_user: bool,
     record: Path | None,
 ) -> None:
     """Monitor one person (or, with --multi-user, everyone in view) live in the terminal."""
     from burnout_tui.tui.run import run_monitor
 
+    if not serve and (host is not None or port is not None):
+        raise click.UsageError("--host and --port need --serve")
     config = state.config()
     record = _checked_record(record)
     run_monitor(
@@ -149,6 +168,8 @@ def monitor(
         serve,
         multi_user=multi_user,
         record=record,
+        host=host,
+        port=port,
     )
 
 

@@ -28,22 +28,36 @@ def run_monitor(
     *,
     multi_user: bool = False,
     record: Path | None = None,
+    host: str | None = None,
+    port: int | None = None,
 ) -> None:
     """Monitor `user` live from `source`, storing into `db_path`, until they quit.
 
     With `multi_user` every face is tracked and shown on a grid, each under its own user;
     with `record` the video (faces included) is also written to that file.
 
-    With `serve`, start a local web server instead (textual-serve); each browser tab runs
-    its own monitor process on the same database, so only one tab at a time can record.
+    With `serve`, start a local web server instead (textual-serve) on `host`:`port`
+    (127.0.0.1:8000 by default), answering only the printed URL's token; each browser tab
+    runs its own monitor process on the same database, so only one tab at a time can record.
     Raises UserError (with a message for the person) for a bad source, an unusable
     database, or a session that could not be finalised.
     """
     spec = parse_source(source)
     if serve:
         from burnout_tui.tui.serve import serve_monitor
+        from burnout_tui.tui.serve_access import DEFAULT_PORT
 
-        serve_monitor(config, source, user, db_path, fast, multi_user=multi_user, record=record)
+        serve_monitor(
+            config,
+            source,
+            user,
+            db_path,
+            fast,
+            host,
+            DEFAULT_PORT if port is None else port,
+            multi_user=multi_user,
+            record=record,
+        )
         return
 
     from burnout_tui.capture import CaptureWorker

@@ -3,12 +3,16 @@
 textual-serve runs a shell command per browser tab and relays its terminal over a web
 socket. The command is this package's `__main__`, and everything the parent was given
 (config included, which may have come from --config) travels in one environment variable,
-so the child monitors exactly what the parent would have. The server listens on
-localhost only: the page shows health-related data, and exposing it is a decision for
-whoever puts a proxy with authentication in front of it.
+so the child monitors exactly what the parent would have; the run's access token never
+does (it stays in the server process and the one printed URL).
 
-Without textual-serve, `textual serve "burnout-tui monitor --source demo"` (textual-dev)
-does the same.
+The page shows health-related data and its websocket starts sessions, so the server is for
+the person at the keyboard: it listens on 127.0.0.1 unless `--host` says otherwise (with a
+warning), and answers only requests with the printed URL's token and this server's own
+Host and Origin (see `serve_access` and `serve_server`).
+
+(`textual serve` from textual-dev would serve the monitor too, but with none of these
+checks: any page the person visits could drive it.)
 """
 
 from __future__ import annotations
@@ -22,13 +26,19 @@ from typing import Any
 
 from burnout_tui.config import Config, config_from_table
 from burnout_tui.errors import UserError
+from burnout_tui.tui.serve_access import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    access_for,
+    check_bind_host,
+    exposure_warning,
+    new_token,
+)
 
 SERVE_ENV = "BURNOUT_TUI_SERVE"
 """Environment variable carrying the child's arguments as JSON."""
 
-HOST = "localhost"
-PORT = 8000
-"""textual-serve's default port."""
+TITLE = "burnout-tui monitor"
 
 
 def child_payload(
@@ -63,23 +73,32 @@ def serve_monitor(
     user: str,
     db_path: Path,
     fast: bool,
-    host: str = HOST,
-    port: int = PORT,
+    host: str | None = None,
+    port: int = DEFAULT_PORT,
     *,
     multi_user: bool = False,
     record: Path | None = None,
 ) -> None:
+    """Serve the monitor on `host`:`port` (127.0.0.1 and 8000 unless given; port 0: any free).
+
+    A `host` given explicitly that is not loopback gets a warning on stderr; a wildcard
+    address, or one that cannot be bound, is a UserError before anything is served.
+    """
     try:
-        from textual_serve.server import Server
+        from burnout_tui.tui.serve_server import GuardedServer, bind
     except ImportError:
-        raise UserError(
-            "--serve needs textual-serve: pip install textual-serve "
-            '(or run: textual serve "burnout-tui monitor")'
-        ) from None
+        raise UserError("--serve needs textual-serve: pip install textual-serve") from None
+    bind_host = DEFAULT_HOST if host is None else host
+    check_bind_host(bind_host)
+    warning = exposure_warning(bind_host)
+    if warning is not None:
+        sys.stderr.write(warning + "\n")
+    listener = bind(bind_host, port)
+    access = access_for(bind_host, listener.getsockname()[1], new_token())
     os.environ[SERVE_ENV] = child_payload(
         config, source, user, db_path, fast, multi_user=multi_user, record=record
     )
-    Server(child_command(), host=host, port=port, title="burnout-tui monitor").serve()
+    GuardedServer(child_command(), access, TITLE).serve_on(listener, bind_host)
 
 
 def run_child() -> None:
