@@ -265,6 +265,26 @@ def train(state: CliState, user: str, db_path: Path | None, as_json: bool) -> No
 
 
 @cli.command()
+@click.option("--user", required=True, help="Whose data to delete for good.")
+@click.option("--yes", is_flag=True, help="Do not ask (required where there is no terminal).")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.pass_obj
+def forget(state: CliState, user: str, yes: bool, db_path: Path | None, as_json: bool) -> None:
+    """Delete every row of USER and their fine-tuned forecaster, then rewrite the file.
+
+    Their sessions, frames (including their tracks in other people's multi-user
+    sessions), markers, surveys, calibrations and name go; a multi-user session of
+    theirs that holds other people's tracks is kept for those people. The database is
+    rewritten so the deleted bytes are gone from it. Earlier exports are not touched.
+    """
+    from burnout_tui.commands.forget import forget_command
+
+    config = state.config()
+    forget_command(state.db_path(config, db_path), user, yes, as_json)
+
+
+@cli.command()
 @click.option(
     "--instrument",
     "instrument_id",

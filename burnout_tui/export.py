@@ -13,9 +13,15 @@ Three ways out, all read-only towards the database file:
 
 Partition values are URL-encoded by DuckDB (`user=ana%20b`) and decoded again on read.
 `date` is the UTC date the session started (for surveys: the date it was taken), so a
-session that runs past midnight stays in one folder. `users` is partitioned by user only;
-`track_users` (who each track of a multi-user session is) by the person the track is,
-not the session's user, so one person's folder holds every mapping that names them.
+session that runs past midnight stays in one folder.
+
+Each row lies in the folder of the person it belongs to, so that deleting
+`DIR/*/user=NAME` removes every row of NAME and no one else's frames: a frame under
+the person its track is mapped to (`coalesce(track user, session user)`, as in
+`v_track_frames`), so a named face in someone else's multi-user session is filed under
+its own name; `track_users` under the person the track is; sessions and markers (notes
+typed during a session) under the session's user; surveys and calibrations under theirs;
+`users` by name only.
 """
 
 from __future__ import annotations
@@ -59,8 +65,11 @@ EXPORTED_TABLES: tuple[ExportedTable, ...] = (
     ),
     ExportedTable(
         "frames",
-        'SELECT f.*, u.name AS "user", CAST(s.started_at AS DATE) AS "date" '
-        "FROM frames AS f JOIN sessions AS s USING (session_id) JOIN users AS u USING (user_id)",
+        'SELECT f.*, coalesce(tu.name, su.name) AS "user", CAST(s.started_at AS DATE) AS "date" '
+        "FROM frames AS f JOIN sessions AS s USING (session_id) "
+        "JOIN users AS su ON su.user_id = s.user_id "
+        "LEFT JOIN track_users AS t ON t.session_id = f.session_id AND t.track_id = f.track_id "
+        "LEFT JOIN users AS tu ON tu.user_id = t.user_id",
         ("user", "date"),
     ),
     ExportedTable(

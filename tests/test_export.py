@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from burnout_tui.store import open_database, repository
 from tests.test_cli import assert_one_line_error, run_cli
 from tests.test_report_sql import build_demo_db
 
@@ -54,7 +56,7 @@ def test_layout_is_hive_partitioned_and_private(exported: tuple[Path, Path]) -> 
     ]
     assert list((out / "track_users").glob("user=user001/date=*/*.parquet"))
     frame_files = list((out / "frames").glob("user=*/date=*/*.parquet"))
-    assert {f.parts[-3] for f in frame_files} == {"user=ana", "user=bo"}
+    assert {f.parts[-3] for f in frame_files} == {"user=ana", "user=bo", "user=user001"}
     assert list((out / "surveys").glob("user=ana/date=*/*.parquet"))
     assert out.stat().st_mode & 0o777 == PRIVATE_DIR_MODE
     for file in out.rglob("*.parquet"):
@@ -114,3 +116,39 @@ def test_export_into_an_empty_folder(exported: tuple[Path, Path], tmp_path: Path
     done = run_cli("export", "--parquet", str(target), "--db", str(db))
     assert done.returncode == 0, done.stderr
     assert list(target.rglob("*.parquet"))
+
+
+def test_frames_are_filed_under_the_person_their_track_is(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A named face in bo's multi-user session is ana's: deleting `*/user=ana` must take
+    its frames, and `user=bo` must hold none of them."""
+    db, _ = exported
+    copy = tmp_path / "s.duckdb"
+    copy.write_bytes(db.read_bytes())
+    con = open_database(copy)
+    try:
+        [(session_id,)] = con.execute(
+            "SELECT DISTINCT session_id FROM track_users ORDER BY session_id"
+        ).fetchall()
+        [track_id] = repository.track_users(con, session_id)
+        repository.assign_track_user(con, session_id, track_id, "ana")
+        expected = con.execute(
+            "SELECT count(*) FROM frames WHERE session_id = ? AND track_id = ?",
+            [session_id, track_id],
+        ).fetchall()
+    finally:
+        con.close()
+    out = tmp_path / "parquet"
+    done = run_cli("export", "--parquet", str(out), "--db", str(copy))
+    assert done.returncode == 0, done.stderr
+
+    def frames_in(user: str) -> list[tuple[object, ...]]:
+        return duckdb.sql(
+            f"SELECT count(*) FROM read_parquet('{out}/frames/user={user}/**/*.parquet') "
+            f"WHERE session_id = {session_id} AND track_id = {track_id}"
+        ).fetchall()
+
+    assert expected[0][0] > 0
+    assert frames_in("ana") == expected
+    assert frames_in("bo") == [(0,)]
