@@ -18,8 +18,9 @@ import datetime
 import decimal
 import json
 import math
+import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,10 +37,12 @@ if TYPE_CHECKING:
     from burnout_tui.cli import CliState
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json")
-READ_ONLY_STATEMENTS: frozenset[str] = frozenset({"SELECT", "EXPLAIN"})
-"""What `report sql` runs. DuckDB's read-only file refuses writes on its own, but an
-in-memory database over Parquet (`--from`) would accept them, and COPY ... TO writes
-files even from a read-only database; checking the statement type covers all three."""
+DEFAULT_TABLE_LIMIT = 1000
+"""Rows `report sql` shows in its terminal table unless --limit says otherwise: more is not
+read on a screen, and a table is built in memory before it is drawn."""
+FETCH_BATCH_ROWS = 10_000
+"""Rows `report sql` fetches and writes at a time: the per-batch cost vanishes next to the
+rows', and memory stays a few MB however many rows the query returns."""
 COMMON_PARAMS: frozenset[str] = frozenset(
     {"db", "from", "format", "json", "out-dir", "out", "help"}
 )
@@ -225,6 +228,14 @@ def _run(plugin: LoadedPlugin, report: Report, context: ReportContext) -> Report
 @click.argument("query")
 @_source_options
 @_format_options
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help=f"Show at most N rows; 0 shows all. Default: {DEFAULT_TABLE_LIMIT} in the table, "
+    "every row in csv and json. Rows left out are counted and the count is reported.",
+)
 @click.pass_context
 def sql_command(
     ctx: click.Context,
@@ -233,40 +244,62 @@ def sql_command(
     from_glob: str | None,
     output_format: str,
     as_json: bool,
+    limit: int | None,
 ) -> None:
-    """Run one read-only SQL query (SELECT or EXPLAIN) and print its rows.
+    """Run one read-only SQL query and print its rows as they come.
+
+    A SELECT (DESCRIBE, SHOW, SUMMARIZE, PIVOT and UNPIVOT are SELECTs too) or EXPLAIN
+    [ANALYZE] of one. Anything that writes is refused, under EXPLAIN too, and so are
+    functions that write, run SQL given as text or read files (read_csv, query, ...).
 
     Query the documented views (v_sessions, v_frames, v_surveys, v_markers,
     v_session_metrics; see docs/views.md) rather than the tables.
     """
     import duckdb
 
+    from burnout_tui.commands.sql_guard import check_read_only
     from burnout_tui.store.database import first_line
 
     chosen = _chosen_format(ctx, output_format, as_json)
+    if limit is None:
+        limit = DEFAULT_TABLE_LIMIT if chosen == "table" else 0
     con = open_source(ctx, db_path, from_glob)
     try:
-        try:
-            statements = con.extract_statements(query)
-        except duckdb.Error as error:
-            raise UserError(f"cannot parse the query: {first_line(error)}") from None
-        if len(statements) != 1:
-            raise UserError(f"give exactly one statement (got {len(statements)})")
-        kind = statements[0].type.name
-        if kind not in READ_ONLY_STATEMENTS:
-            raise UserError(
-                f"report sql is read-only: {kind} statements are refused "
-                f"(allowed: {', '.join(sorted(READ_ONLY_STATEMENTS))})"
-            )
+        check_read_only(query, con)
         try:
             cursor = con.execute(query)
-            columns = [column[0] for column in cursor.description or ()]
-            rows = cursor.fetchall()
         except duckdb.Error as error:
             raise UserError(f"query failed: {first_line(error)}") from None
+        columns = [column[0] for column in cursor.description or ()]
+        write_rows(ReportResult(columns=columns, rows=()), _fetched(cursor), chosen, limit)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
     finally:
         con.close()
-    render(ReportResult(columns=columns, rows=rows), chosen)
+
+
+def _fetched(cursor: duckdb.DuckDBPyConnection) -> Iterator[list[tuple[Any, ...]]]:
+    """A result's rows in batches, fetched as they are asked for (DuckDB streams them)."""
+    import duckdb
+
+    from burnout_tui.store.database import first_line
+
+    while True:
+        try:
+            rows = cursor.fetchmany(FETCH_BATCH_ROWS)
+        except duckdb.Error as error:
+            raise UserError(f"query failed: {first_line(error)}") from None
+        if not rows:
+            return
+        yield rows
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of stdout went away (`| head`): stop without a traceback, as Python's
+    documentation advises, pointing stdout at /dev/null so the exit flush cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(1)
 
 
 class ReportGroup(click.Group):
@@ -332,29 +365,95 @@ report_group = ReportGroup(
 
 def render(result: ReportResult, output_format: str) -> None:
     """Print a result on stdout; notes and file lists go to stderr except in json."""
+    write_rows(result, [result.rows], output_format, limit=0)
+
+
+def write_rows(
+    result: ReportResult,
+    batches: Iterable[Sequence[Sequence[Any]]],
+    output_format: str,
+    limit: int,
+) -> None:
+    """Print `result` with its rows taken from `batches`, each written as it comes.
+
+    csv and json hold one batch at a time, so a result of any size prints in constant
+    memory; the json is today's one object (`columns`, `rows`, `notes`, `files`, `data`),
+    written in pieces. With `limit` > 0 at most that many rows are printed and the rest
+    are counted, not kept; a note says how many were left out (stderr, or `notes` in json).
+    `result.rows` is ignored: the rows are the batches'.
+    """
+    tally = _Tally()
+    shown = _limited(batches, limit, tally)
     if output_format == "json":
-        payload = {
-            "columns": list(result.columns),
-            "rows": [[_plain(value) for value in row] for row in result.rows],
-            "notes": list(result.notes),
-            "files": [str(path) for path in result.files],
-            "data": _plain(result.data),
-        }
-        sys.stdout.write(json.dumps(payload) + "\n")
+        _write_json(result, shown, tally, limit)
         return
     for note in result.notes:
         click.echo(f"warning: {note}", err=True)
     if output_format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(result.columns)
-        writer.writerows([[_csv_cell(value) for value in row] for row in result.rows])
+        for rows in shown:
+            writer.writerows([[_csv_cell(value) for value in row] for row in rows])
     else:
-        _print_table(result)
+        _print_table(result, [row for rows in shown for row in rows])
+    left_out = tally.note(limit)
+    if left_out:
+        click.echo(f"warning: {left_out}", err=True)
     for path in result.files:
         click.echo(f"wrote {path}", err=output_format == "csv")
 
 
-def _print_table(result: ReportResult) -> None:
+class _Tally:
+    """Rows met and rows printed so far, for the note on what --limit left out."""
+
+    __slots__ = ("seen", "shown")
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.shown = 0
+
+    def note(self, limit: int) -> str | None:
+        left_out = self.seen - self.shown
+        if left_out == 0:
+            return None
+        return (
+            f"{left_out:,} of {self.seen:,} rows left out by --limit {limit} (--limit 0 shows all)"
+        )
+
+
+def _limited(
+    batches: Iterable[Sequence[Sequence[Any]]], limit: int, tally: _Tally
+) -> Iterator[Sequence[Sequence[Any]]]:
+    """The rows to print, batch by batch; past `limit` (> 0) rows are only counted."""
+    for rows in batches:
+        tally.seen += len(rows)
+        room = len(rows) if limit == 0 else min(len(rows), limit - tally.shown)
+        if room > 0:
+            tally.shown += room
+            yield rows if room == len(rows) else rows[:room]
+
+
+def _write_json(
+    result: ReportResult, shown: Iterable[Sequence[Sequence[Any]]], tally: _Tally, limit: int
+) -> None:
+    """One JSON object, the same bytes `json.dumps` gives for the whole payload, written
+    a batch of rows at a time."""
+    out = sys.stdout
+    out.write('{"columns": ' + json.dumps(list(result.columns)) + ', "rows": [')
+    separator = ""
+    for rows in shown:
+        out.write(separator + json.dumps([[_plain(value) for value in row] for row in rows])[1:-1])
+        separator = ", "
+    left_out = tally.note(limit)
+    tail = {
+        "notes": [*result.notes, *([left_out] if left_out else [])],
+        "files": [str(path) for path in result.files],
+        "data": _plain(result.data),
+    }
+    out.write("], " + json.dumps(tail)[1:] + "\n")
+
+
+def _print_table(result: ReportResult, rows: Sequence[Sequence[Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -366,7 +465,7 @@ def _print_table(result: ReportResult) -> None:
     table = Table()
     for column in result.columns:
         table.add_column(str(column))
-    for row in result.rows:
+    for row in rows:
         table.add_row(*(_table_cell(value) for value in row))
     console.print(table)
 
@@ -379,6 +478,10 @@ def _table_cell(value: Any) -> str:
     return str(value)
 
 
+_JSON_NATIVE: frozenset[type] = frozenset({str, int, bool})
+"""Types `_plain` returns as they are, tested first: most cells of a large result are these."""
+
+
 def _csv_cell(value: Any) -> Any:
     plain = _plain(value)
     return json.dumps(plain) if isinstance(plain, dict | list) else plain
@@ -386,6 +489,8 @@ def _csv_cell(value: Any) -> Any:
 
 def _plain(value: Any) -> Any:
     """JSON-safe values: NaN and infinities become null, dates ISO strings."""
+    if value is None or type(value) in _JSON_NATIVE:
+        return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, datetime.date | datetime.time):
