@@ -1,7 +1,8 @@
 """`burnout-tui analyze`: one video file (or the demo) in, one complete session out.
 
 A session becomes `complete` only after every frame row is flushed; any failure,
-interrupt or a video with no face removes the session again, so a half-analysed video can
+interrupt (Ctrl-C, or SIGTERM/SIGHUP through `burnout_tui.interrupts`) or a video with no
+face removes the session again, so a half-analysed video can
 never be mistaken for a finished one in reports.
 """
 
@@ -127,12 +128,14 @@ def run_analysis(
     )
     clock = pipeline.clock
     user_id = repository.get_or_create_user(con, user)
-    session_id = repository.start_session(con, user_id, source.label, json.dumps(config.to_dict()))
     frames = 0
     face_frames = 0
     scores: list[float] = []
     tracks: dict[int, str] = {}
     started = time.perf_counter()
+    # Nothing between creating the session and `try`: an interrupt (Ctrl-C, SIGTERM) there
+    # would leave it `running`.
+    session_id = repository.start_session(con, user_id, source.label, json.dumps(config.to_dict()))
     try:
         with FrameWriter(con, flush_interval_s=config.store.flush_interval_s) as writer:
             while True:

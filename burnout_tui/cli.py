@@ -8,6 +8,7 @@ commands never load the TUI.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -374,8 +375,17 @@ def export(state: CliState, parquet_dir: Path, db_path: Path | None) -> None:
 
 
 def main() -> None:
+    """SIGTERM and SIGHUP unwind every command like Ctrl-C (its rollbacks run) and end it
+    with one line and exit 128 + the signal's number; the monitor quits like `q` instead."""
+    from burnout_tui.interrupts import Interrupted, raise_on_termination
+
     os.umask(PRIVATE_UMASK)
-    cli(prog_name="burnout-tui")
+    raise_on_termination()
+    try:
+        cli(prog_name="burnout-tui")
+    except Interrupted as interrupted:
+        click.echo(f"Error: {interrupted}", err=True)
+        sys.exit(interrupted.exit_code)
 
 
 if __name__ == "__main__":

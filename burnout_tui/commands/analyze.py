@@ -34,9 +34,9 @@ def analyze_command(
     verb: str = "analyze",
 ) -> AnalysisResult:
     """Analyse `video` into a new session of `path`, removing the file again if this run
-    created it and failed. The recorder (from `record`) and the user's forecaster are
-    added to `options` here; `quiet` prints nothing, for a caller that presents the
-    result its own way."""
+    created it and failed or was interrupted (Ctrl-C, SIGTERM, SIGHUP). The recorder
+    (from `record`) and the user's forecaster are added to `options` here; `quiet` prints
+    nothing, for a caller that presents the result its own way."""
     options = options or AnalysisOptions()
     spec = parse_source(video)
     if record is not None:
@@ -55,8 +55,8 @@ def analyze_command(
         except BaseException:
             _remove_if_created(path, created)
             raise
-        stack.callback(con.close)
         try:
+            stack.callback(con.close)
             forecaster = load_forecaster(config, path, None if options.multi_user else user)
             result = run_with_progress(
                 source,

@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from burnout_tui.errors import UserError
+from burnout_tui.store.recovery import recover_interrupted
 from burnout_tui.store.schema import MIGRATIONS
 
 IN_MEMORY = ":memory:"
@@ -60,6 +61,7 @@ def open_database(path: Path | str) -> duckdb.DuckDBPyConnection:
         con = _connect(path)
         try:
             migrate(con, path)
+            recover_interrupted(con)
         except duckdb.Error as error:
             con.close()
             raise StoreError(f"cannot prepare {path}: {first_line(error)}") from None
@@ -118,7 +120,8 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> list[in
     """Apply every migration not yet recorded, each in its own transaction.
 
     Returns the versions applied now (empty when the schema is current). DuckDB's DDL is
-    transactional, so a failing migration leaves neither tables nor a version row behind.
+    transactional, so a failing migration leaves neither tables nor a version row behind;
+    applied ones are checkpointed into the file at once (see below).
     """
     where = str(path) if path is not None else "the database"
     tables = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
@@ -152,6 +155,12 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> list[in
             con.rollback()
             raise
         done.append(version)
+    if done:
+        # DuckDB 1.5.5 cannot replay a WAL holding a DROP of a table with a foreign key
+        # (migration 5 rebuilds `sessions`): a process killed before its first checkpoint
+        # would leave a file no one can open (duckdb/duckdb#25022, #19712). Checkpointing
+        # here moves the schema change into the file before any session can start.
+        con.execute("CHECKPOINT")
     return done
 
 

@@ -14,6 +14,7 @@ all of a batch or none of it.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -37,6 +38,15 @@ that one Arrow batch stays a few megabytes."""
 
 FLUSH_POLL_S = 0.1
 """How often a waiting `flush()` checks that the writer thread is still alive."""
+
+FLUSH_LOG_ENV = "BURNOUT_TUI_FLUSH_LOG"
+"""For tests only: a file to which the writer appends, after each committed batch, the rows
+it has committed so far, one number a line. A test that kills the process with SIGKILL
+cannot read the database while the process holds it (DuckDB's lock), so this is how it
+learns which rows the writer had acknowledged: each line is written only after its
+INSERT returned, i.e. committed, so every row it counts must survive the kill."""
+
+FLUSH_LOG_MODE = 0o600
 
 _BATCH_NAME = "frame_batch"
 _INSERT = f"INSERT INTO frames BY NAME SELECT * FROM {_BATCH_NAME}"
@@ -99,6 +109,12 @@ class FrameWriter:
         self._lock = threading.Lock()
         self._closed = False
         self.rows_written = 0
+        log = os.environ.get(FLUSH_LOG_ENV)
+        self._flush_log = (
+            None
+            if not log
+            else os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FLUSH_LOG_MODE)
+        )
         self._thread = threading.Thread(target=self._run, name="frame-writer", daemon=True)
         self._thread.start()
 
@@ -186,6 +202,8 @@ class FrameWriter:
                 self._error = error
         finally:
             self._cursor.close()
+            if self._flush_log is not None:
+                os.close(self._flush_log)
             with self._lock:
                 if not finished and self._error is None:
                     self._error = RuntimeError("the writer thread crashed (traceback above)")
@@ -199,4 +217,6 @@ class FrameWriter:
             finally:
                 self._cursor.unregister(_BATCH_NAME)
             self.rows_written += len(batch)
+            if self._flush_log is not None:
+                os.write(self._flush_log, f"{self.rows_written}\n".encode())
         return []

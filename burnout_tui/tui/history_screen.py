@@ -42,16 +42,29 @@ LEVEL_COLORS: dict[Level, str] = {"low": "green", "moderate": "yellow", "high": 
 """DataTable cells are Rich Text, which cannot use the theme's variables."""
 
 
-def session_cells(row: SessionRow) -> tuple[Text, ...]:
-    """Cells as Text, never markup: a source named "clip[1].mp4" must show as it is.
+INTERRUPTED_NOTE = (
+    "interrupted: burnout-tui ended without closing this session (killed, crashed or out "
+    "of power); the frames saved until then are kept"
+)
+"""The detail pane's explanation of an `interrupted` session (see store/recovery.py)."""
 
-    A finished session shows its wall-clock length; others show their status instead.
-    """
-    length = format_clock(row.duration_s) if row.status == "complete" else row.status
+
+def session_length(row: SessionRow) -> Text:
+    """A finished session shows its wall-clock length; an interrupted one its length up to
+    the last saved frame, and says so; others (running, failed) show their status."""
+    if row.status == "complete":
+        return Text(format_clock(row.duration_s))
+    if row.status == "interrupted":
+        return Text.assemble(format_clock(row.duration_s), (" interrupted", "bold yellow"))
+    return Text(row.status)
+
+
+def session_cells(row: SessionRow) -> tuple[Text, ...]:
+    """Cells as Text, never markup: a source named "clip[1].mp4" must show as it is."""
     return (
         Text(str(row.session_id)),
         Text(local_time(row.started_at).strftime(STARTED_FORMAT)),
-        Text(length),
+        session_length(row),
         Text(str(row.valid_frames)),
         Text(format_percent(row.percent)),
         Text(NO_VALUE) if row.level is None else Text(row.level, style=LEVEL_COLORS[row.level]),
@@ -144,6 +157,7 @@ class HistoryScreen(Screen[None]):
             level_content(row.level),
             f" · {len(markers)} marker{'s' if len(markers) != 1 else ''}",
             *(f"  [{format_clock(m.ts)}] {m.note or '(no note)'}" for m in markers[:MARKERS_SHOWN]),
+            *((f"\n{INTERRUPTED_NOTE}",) if row.status == "interrupted" else ()),
         )
         self.query_one("#detail-summary", Static).update(summary)
         self.query_one("#detail-rolling", MeterRow).show(trace.rolling_scores, trace.rolling_mean)

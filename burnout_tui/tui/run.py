@@ -41,6 +41,11 @@ def run_monitor(
     runs its own monitor process on the same database, so only one tab at a time can record.
     Raises UserError (with a message for the person) for a bad source, an unusable
     database, or a session that could not be finalised.
+
+    SIGTERM and SIGHUP quit like `q` (the session is saved and complete, the terminal
+    restored, exit 0); after a hangup the vanished terminal's streams read and write
+    /dev/null (see `burnout_tui.interrupts`). The same holds for each `--serve` child,
+    which runs this function too.
     """
     spec = parse_source(source)
     if serve:
@@ -77,10 +82,13 @@ def run_monitor(
             record=record,
             forecaster=load_forecaster(config, db_path, None if multi_user else user),
         )
+        app = MonitorApp(
+            worker=worker, con=con, config=config, multi_user=multi_user, quit_on_signals=True
+        )
         try:
-            app = MonitorApp(worker=worker, con=con, config=config, multi_user=multi_user)
             app.run()
         finally:
+            app.mark_exited()
             worker.stop()
     finally:
         con.close()

@@ -13,9 +13,11 @@ from burnout_tui.config import Config
 from burnout_tui.pipeline import FrameResult
 from burnout_tui.scoring import final_percent, summarise
 from burnout_tui.store import FrameRow, FrameWriter, repository
+from burnout_tui.store.recovery import recover_interrupted
 from burnout_tui.tui.app import MonitorApp
+from burnout_tui.tui.formatting import format_clock
 from burnout_tui.tui.history_queries import CHART_POINTS, downsample, list_sessions
-from burnout_tui.tui.history_screen import HistoryScreen
+from burnout_tui.tui.history_screen import INTERRUPTED_NOTE, HistoryScreen, session_cells
 from burnout_tui.tui.monitor_screen import MonitorScreen
 from burnout_tui.tui.widgets import FixedSparkline, MeterRow
 from tests.tui.pilot import run_async
@@ -112,3 +114,37 @@ async def test_history_screen_lists_and_details_sessions(
         assert rolling.query_one(FixedSparkline).data
         await pilot.press("escape")
         assert isinstance(app.screen, MonitorScreen)
+
+
+@run_async
+async def test_an_interrupted_session_says_so(
+    capture: ReplayCapture,
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    results: list[FrameResult],
+) -> None:
+    """A session a dead process left running reads as interrupted, with its length up to
+    its last saved frame, in the list and in the detail pane."""
+    user_id = repository.get_or_create_user(con, "tester")
+    session_id = repository.start_session(con, user_id, "killed.mp4", json.dumps(config.to_dict()))
+    with FrameWriter(con) as writer:
+        writer.put_many(
+            FrameRow.from_result(session_id, r.index, r.ts, r.primary)
+            for r in results
+            if r.primary is not None
+        )
+    assert recover_interrupted(con) == [session_id]
+    (row,) = [r for r in list_sessions(con, "tester", config) if r.session_id == session_id]
+    assert row.status == "interrupted"
+    last_ts = max(r.ts for r in results if r.primary is not None)
+    assert session_cells(row)[2].plain == f"{format_clock(last_ts)} interrupted"
+
+    app = MonitorApp(worker=capture, con=con, config=capture.config, clock=frozen_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("h")
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await pilot.press("down")
+        await pilot.pause()
+        assert f"session {session_id}" in str(screen.query_one("#session-detail").border_title)
+        assert INTERRUPTED_NOTE in str(screen.query_one("#detail-summary", Static).content)

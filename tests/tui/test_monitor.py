@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+
 import duckdb
 import numpy as np
 import pytest
@@ -196,6 +199,40 @@ async def test_quit_shows_finalising_and_stops_the_worker(
     assert capture.stopped.is_set()
     assert app.return_code == 0
     assert app.finalise_error is None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_a_termination_signal_quits_like_q(
+    capture: ReplayCapture, con: duckdb.DuckDBPyConnection, signum: signal.Signals
+) -> None:
+    """The real monitor's handler, in this process: the signal goes through `action_quit`."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+    async def scenario() -> None:
+        capture.hold_stop()
+        app = MonitorApp(
+            worker=capture, con=con, config=capture.config, clock=frozen_clock,
+            quit_on_signals=True,
+        )  # fmt: skip
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            signal.raise_signal(signum)
+            await pilot.pause()
+            assert isinstance(app.screen, FinalisingScreen)
+            capture.release_stop.set()
+            for _ in range(EXIT_WAIT_STEPS):
+                if app.return_code is not None:
+                    break
+                await pilot.pause(EXIT_WAIT_S)
+        assert capture.stopped.is_set()
+        assert app.return_code == 0
+        assert app.termination is not None and app.termination.signum == signum
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 @run_async

@@ -6,64 +6,16 @@ its key handling and its shutdown, with the real models on a shared clip.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.tui.tmux import POLL_S, SCREEN_TIMEOUT_S, Tmux
+
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
-
-COLUMNS, LINES = 100, 30
-SCREEN_TIMEOUT_S = 60.0
-POLL_S = 0.25
-
-
-class Tmux:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def run(self, *args: str) -> str:
-        return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", self.name)
-
-    def keys(self, *keys: str) -> None:
-        for key in keys:
-            self.run("send-keys", "-t", self.name, key)
-            time.sleep(POLL_S)
-
-    def wait_for(self, predicate: Callable[[str], bool], what: str) -> str:
-        deadline = time.monotonic() + SCREEN_TIMEOUT_S
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if predicate(screen):
-                return screen
-            time.sleep(POLL_S)
-        raise AssertionError(f"timed out waiting for {what}; screen was:\n{screen}")
-
-    def alive(self) -> bool:
-        return (
-            subprocess.run(
-                ["tmux", "-L", self.name, "has-session", "-t", self.name], capture_output=True
-            ).returncode
-            == 0
-        )
-
-
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (apt-get install tmux)")
-    session = Tmux(f"burnout-tui-test-{tmp_path.name}")
-    yield session
-    subprocess.run(["tmux", "-L", session.name, "kill-server"], check=False, capture_output=True)
 
 
 def test_monitor_in_tmux(tmux: Tmux, shared_data: Path, tmp_path: Path) -> None:
@@ -73,10 +25,7 @@ def test_monitor_in_tmux(tmux: Tmux, shared_data: Path, tmp_path: Path) -> None:
         f"{sys.executable} -m burnout_tui.cli monitor --source {clip} --user tmuxer --db {db}"
         f"; echo EXITED=$? > {tmp_path / 'exit.txt'}"
     )
-    tmux.run(
-        "new-session", "-d", "-s", tmux.name, "-x", str(COLUMNS), "-y", str(LINES),
-        "env", "TERM=xterm-256color", "bash", "-c", command,
-    )  # fmt: skip
+    tmux.start("bash", "-c", command)
     tmux.wait_for(lambda screen: "face: found" in screen, "a face to be reported")
 
     tmux.keys("m")
