@@ -35,6 +35,13 @@ from burnout_tui.vision.mesh import FaceMesh
 PRIMARY_TRACK = 0
 """Single-user mode follows one person: the largest face, stored under this track id."""
 
+MAX_DETECTION_SIDE = 1920
+"""Frames whose long side exceeds this (1080p's width) are searched for faces on a copy
+shrunk to it; boxes and keypoints still come out in source pixels. Above 1080p the
+detector's memory grows with the frame (a 4000×3000 frame needed 1.1 GB peak) while the
+faces a webcam or a room camera sees are already found at 1080p. Measured and tested in
+tests/test_large_frames.py: a 4000×3000 clip stays under 400 MB peak in `analyze`."""
+
 STAGES = ("decode", "detect", "align", "classify", "mesh", "score", "store")
 """Stage names in pipeline order, as `make bench` and the summary report them."""
 
@@ -100,6 +107,7 @@ def make_detector(config: Config, threads: int) -> FaceDetector:
         thresholds=detection.thresholds,
         scale_factor=detection.scale_factor,
         threads=threads,
+        max_side=MAX_DETECTION_SIDE,
     )
 
 
