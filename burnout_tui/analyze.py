@@ -2,8 +2,9 @@
 
 A session becomes `complete` only after every frame row is flushed; any failure,
 interrupt (Ctrl-C, or SIGTERM/SIGHUP through `burnout_tui.interrupts`) or a video with no
-face removes the session again, so a half-analysed video can
-never be mistaken for a finished one in reports.
+face removes the session again, so a half-analysed video can never be mistaken for a
+finished one in reports. A file that ends before the frame count its container announces
+(cut or damaged) keeps its rows as a `truncated` session.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ class AnalysisResult:
     calibration: Calibration | None = None
     forecaster: str | None = None
     """Which forecaster filled the forecast column, or None when it was off."""
+    status: str = "complete"
+    """`truncated` when the file ended before the frame count its container announces:
+    the session keeps what was read but is never reported as complete."""
+    frames_announced: int | None = None
 
     @property
     def fps(self) -> float:
@@ -64,6 +69,7 @@ class AnalysisResult:
         summary = asdict(self.summary)
         payload = {
             "session_id": self.session_id,
+            "status": self.status,
             "user": self.user,
             "source": self.source,
             "frames": self.frames,
@@ -164,7 +170,8 @@ def run_analysis(
             raise NoFaceError(f"no face found in {source.label} ({frames} frames)")
         if before_complete is not None:
             before_complete(con, session_id)
-        repository.finish_session(con, session_id, frames, "complete")
+        truncated = frame is None and frames < (source.frame_count or 0)
+        repository.finish_session(con, session_id, frames, "truncated" if truncated else "complete")
     except BaseException:
         repository.delete_session(con, session_id)
         raise
@@ -182,6 +189,8 @@ def run_analysis(
         summary=summary,
         stage_ms=dict(clock.totals_ms),
         tracks=tracks,
+        status="truncated" if truncated else "complete",
+        frames_announced=source.frame_count,
     )
 
 

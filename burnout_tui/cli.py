@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from burnout_tui import __version__
-from burnout_tui.commands.options import db_option
+from burnout_tui.commands.options import db_option, user_option
 from burnout_tui.commands.report import report_group
 from burnout_tui.errors import UserError
 
@@ -117,7 +117,7 @@ DEFAULT_SOURCE = "0"
     show_default=True,
     help="Camera index, /dev/videoN, video file, stream URL, or `demo`.",
 )
-@click.option("--user", default="default", show_default=True, help="Who is being monitored.")
+@user_option("Who is being monitored.")
 @db_option
 @click.option(
     "--fast", is_flag=True, help="Process a file as fast as possible, not at its frame rate."
@@ -176,7 +176,7 @@ def monitor(
 
 @cli.command()
 @click.argument("video", metavar="VIDEO")
-@click.option("--user", default="default", show_default=True, help="Whose session this is.")
+@user_option("Whose session this is.")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @multi_user_option
@@ -208,7 +208,7 @@ def analyze(
 
 
 @cli.command()
-@click.option("--user", required=True, help="Whose baseline this is.")
+@user_option("Whose baseline this is.", required=True)
 @click.option(
     "--source",
     default=DEFAULT_SOURCE,
@@ -249,7 +249,7 @@ def calibrate(
 
 
 @cli.command()
-@click.option("--user", required=True, help="Whose stored sessions to fine-tune on.")
+@user_option("Whose stored sessions to fine-tune on.", required=True)
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.pass_obj
@@ -292,7 +292,7 @@ def forget(state: CliState, user: str, yes: bool, db_path: Path | None, as_json:
     metavar="ID",
     help="Instrument id, e.g. cbi, pss10, mbi, checkin.",
 )
-@click.option("--user", default="default", show_default=True, help="Who answered.")
+@user_option("Who answered.")
 @click.option(
     "--answers", "answers_text", metavar="N,N,...", help="One whole number per item, in order."
 )

@@ -35,6 +35,14 @@ from burnout_tui.vision.mesh import FaceMesh
 PRIMARY_TRACK = 0
 """Single-user mode follows one person: the largest face, stored under this track id."""
 
+MAX_DETECTION_SIDE = 1920
+"""Frames whose long side exceeds this (1080p's width) are searched for faces on a copy
+shrunk to it; boxes and keypoints still come out in source pixels. Above it the P-Net
+pyramid grows with the frame while the faces a webcam or a room camera sees are found at
+1080p already. With strip-wise P-Net (vision/detector.py) `analyze` on a 4000×3000 MJPG
+clip peaked at 431 MB against 333 MB for the same clip at 640×480 (1175 MB before);
+tests/test_large_frames.py holds the difference under 150 MB."""
+
 STAGES = ("decode", "detect", "align", "classify", "mesh", "score", "store")
 """Stage names in pipeline order, as `make bench` and the summary report them."""
 
@@ -100,6 +108,7 @@ def make_detector(config: Config, threads: int) -> FaceDetector:
         thresholds=detection.thresholds,
         scale_factor=detection.scale_factor,
         threads=threads,
+        max_side=MAX_DETECTION_SIDE,
     )
 
 

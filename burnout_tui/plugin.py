@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from burnout_tui.errors import UserError
+from burnout_tui.folders import make_private_dirs
 
 if TYPE_CHECKING:
     import duckdb
@@ -69,6 +70,17 @@ class ReportContext:
     config: Config | None = None
     """The configuration the user chose (`--config`); None when run outside the CLI, in
     which case a report should fall back to `burnout_tui.config.load_config()`."""
+
+    def output_path(self, value: str | Path) -> Path:
+        """Where to write a file the user named in an option (e.g. `--plot`): relative to
+        `out_dir` (an absolute path stays as given), its missing folders created 0700 like
+        `--out`'s, so a report never fails on, or leaves world-readable, a new folder."""
+        path = self.out_dir / Path(value).expanduser()
+        try:
+            make_private_dirs(path.parent)
+        except OSError as error:
+            raise ReportError(f"cannot create folder {path.parent}: {error.strerror}") from None
+        return path
 
 
 @dataclass(frozen=True, slots=True)

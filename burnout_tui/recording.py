@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from burnout_tui import EMOTIONS
 from burnout_tui.errors import UserError
+from burnout_tui.folders import make_private_dirs, remove_created
 from burnout_tui.pipeline import FrameResult
 
 CODECS: dict[str, str] = {".mp4": "mp4v", ".avi": "MJPG"}
@@ -48,7 +49,9 @@ class RecordingError(UserError):
 
 
 def check_output(path: Path) -> Path:
-    """Reject a path we could not record to, before any model or database is opened."""
+    """Reject a path we could not record to, before any model or database is opened.
+
+    A missing folder is created (0700, every level), as `report --out` does."""
     path = path.expanduser()
     suffix = path.suffix.lower()
     if suffix not in CODECS:
@@ -57,7 +60,13 @@ def check_output(path: Path) -> Path:
     if path.is_dir():
         raise RecordingError(f"cannot record to {path}: it is a folder")
     parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
+    try:
+        created = make_private_dirs(parent)
+    except OSError as error:
+        raise RecordingError(
+            f"cannot record to {path}: cannot create folder {parent}: {error.strerror}"
+        ) from None
+    if not os.access(parent, os.W_OK):
         raise RecordingError(f"cannot record to {path}: {parent} is not a writable folder")
     existed = path.exists()
     probe = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*CODECS[suffix]), 1.0, PROBE_SIZE)
@@ -66,6 +75,7 @@ def check_output(path: Path) -> Path:
     if not existed:
         path.unlink(missing_ok=True)
     if not opened:
+        remove_created(created)
         raise RecordingError(f"cannot record to {path}: OpenCV cannot write {suffix} there")
     return path
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment
 
 from burnout_tui.config import TrackingConfig
 from burnout_tui.vision.face import KEYPOINT_NAMES, Face
@@ -152,6 +151,10 @@ def assign(state: TrackerState, faces: list[Face], ts: float, config: TrackingCo
     ids: list[int | None] = [None] * len(faces)
     matched_tracks: set[int] = set()
     if live and faces:
+        # Imported here: scipy.optimize is ~50 MB of resident memory that single-user
+        # runs, which import this module through the pipeline, never need.
+        from scipy.optimize import linear_sum_assignment
+
         costs = cost_matrix(live, faces, ts, config)
         rows, cols = linear_sum_assignment(costs)
         for row, col in zip(rows.tolist(), cols.tolist(), strict=True):

@@ -16,8 +16,10 @@ import pytest
 HEAVY_MODULES = ("onnxruntime", "cv2", "textual", "duckdb")
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "120"}
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "120", **(env or {})}
     env.pop("BURNOUT_TUI_DB", None)
     return subprocess.run(
         [sys.executable, "-m", "burnout_tui.cli", *args],

@@ -70,3 +70,26 @@ def test_unknown_session_is_refused(tmp_path: Path) -> None:
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT count(*) FROM surveys").fetchone() == (1,)
     con.close()
+
+
+def test_a_broken_user_instrument_leaves_the_shipped_ones_working(tmp_path: Path) -> None:
+    """`survey --list` and a sitting of a shipped instrument still work; the broken file
+    (not UTF-8) is named in one warning line."""
+    config_home = tmp_path / "config"
+    folder = config_home / "burnout-tui" / "instruments"
+    folder.mkdir(parents=True)
+    (folder / "mine.toml").write_bytes(b'id = "mine"\nname = "Caf\xe9"\n')
+    env = {"XDG_CONFIG_HOME": str(config_home)}
+    listed = run_cli("survey", "--list", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert {"cbi", "pss10", "mbi", "checkin"} <= {
+        entry["id"] for entry in json.loads(listed.stdout)
+    }
+    [warning] = listed.stderr.splitlines()
+    assert f"{folder / 'mine.toml'}: not UTF-8" in warning
+    db = tmp_path / "s.duckdb"
+    done = run_cli(
+        "survey", "--instrument", "checkin", "--answers", "3,3,3", "--db", str(db), env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "mine.toml" in done.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -185,3 +186,144 @@ def test_example_plugin_installs_and_runs(example_installed: None, demo_db: Path
     [[user, sessions, frames]] = json.loads(done.stdout)["rows"]
     assert (user, sessions) == ("ana", 1)
     assert frames > 0
+
+
+HELLO_REPORT = """
+from burnout_tui.plugin import Report, ReportResult
+
+def reports():
+    return [Report("hello", "Says hello.", lambda ctx: ReportResult(("hi",), [(1,)]),
+                   needs_database=False)]
+"""
+
+
+def fake_plugins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, modules: dict[str, str]
+) -> list[EntryPoint]:
+    """Entry points named like the modules written from `modules` (name → source)."""
+    for module, source in modules.items():
+        (tmp_path / f"{module}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    points = [EntryPoint(module, module, ENTRY_POINT_GROUP) for module in modules]
+    monkeypatch.setattr(plugin_loader, "entry_points", lambda group: points)
+    monkeypatch.delenv(plugin_loader.ONLY_ENV, raising=False)
+    return points
+
+
+def test_plugins_exiting_or_interrupting_at_import_are_ordinary_failures(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """sys.exit() or a KeyboardInterrupt raised by a plugin's own code is its failure."""
+    fake_plugins(
+        monkeypatch,
+        tmp_path,
+        {
+            "exiting": "import sys\nsys.exit(3)\n",
+            "exiting_ok": "raise SystemExit(0)\n",
+            "interrupting": "raise KeyboardInterrupt('plugin')\n",
+            "hello": HELLO_REPORT,
+        },
+    )
+    listed = CliRunner().invoke(cli, ["plugins", "--json"])
+    assert listed.exit_code == 0, listed.output
+    errors = {entry["name"]: entry["error"] for entry in json.loads(listed.stdout)}
+    assert errors == {
+        "exiting": "SystemExit: 3",
+        "exiting_ok": "SystemExit: 0",
+        "interrupting": "KeyboardInterrupt: plugin",
+        "hello": None,
+    }
+    for name, error in errors.items():
+        if error is None:
+            continue
+        failed = CliRunner().invoke(cli, ["report", name])
+        assert failed.exit_code == 1, failed.output
+        assert failed.output.strip() == f"Error: plugin {name} failed: {error}"
+    hello = CliRunner().invoke(cli, ["report", "hello", "--json"])
+    assert hello.exit_code == 0, hello.output
+    assert json.loads(hello.stdout)["rows"] == [[1]]
+
+
+def test_a_report_that_exits_while_running_is_a_failure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    source = HELLO_REPORT.replace('lambda ctx: ReportResult(("hi",), [(1,)])', "quit")
+    source = "import sys\ndef quit(ctx):\n    sys.exit(0)\n" + source
+    fake_plugins(monkeypatch, tmp_path, {"quitter": source})
+    failed = CliRunner().invoke(cli, ["report", "hello"])
+    assert failed.exit_code == 1, failed.output
+    assert failed.output.strip() == "Error: plugin quitter failed: SystemExit: 0"
+
+
+REAL_CTRL_C = """
+import os, signal, time
+os.kill(os.getpid(), signal.SIGINT)
+time.sleep(5)
+"""
+SWALLOWED_CTRL_C = """
+import os, signal, time
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)
+except KeyboardInterrupt:
+    pass
+def reports():
+    return []
+"""
+
+
+@pytest.mark.parametrize("source", [REAL_CTRL_C, SWALLOWED_CTRL_C], ids=["raised", "swallowed"])
+def test_a_real_ctrl_c_during_import_still_stops(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, source: str
+) -> None:
+    """SIGINT delivered while a plugin imports is the user's, even if the plugin eats it."""
+    before = signal.getsignal(signal.SIGINT)
+    fake_plugins(monkeypatch, tmp_path, {"slow_import": source})
+    [info] = plugin_loader.discover()
+    with pytest.raises(KeyboardInterrupt):
+        plugin_loader.load(info)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+SHADOWING = """
+from burnout_tui.plugin import Report, ReportResult
+
+def run(ctx):
+    return ReportResult(("shadow",), [("shadow ran",)])
+
+def reports():
+    return [Report("correlation", "Not the real one.", run, needs_database=False),
+            Report("sql", "Not the real one.", run, needs_database=False),
+            Report("shadow-own", "Its own report.", run, needs_database=False)]
+"""
+
+
+def test_a_plugin_reusing_a_builtin_report_name_is_warned_and_loses(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, demo_db: Path
+) -> None:
+    fake_plugins(monkeypatch, tmp_path, {"shadow": SHADOWING})
+    builtin = EntryPoint("correlation", "burnout_tui_plugins.correlation", ENTRY_POINT_GROUP)
+    points = [*plugin_loader.entry_points(group=ENTRY_POINT_GROUP), builtin]
+    monkeypatch.setattr(plugin_loader, "entry_points", lambda group: points)
+    listed = CliRunner().invoke(cli, ["plugins", "--json"])
+    assert listed.exit_code == 0, listed.output
+    entries = {entry["name"]: entry for entry in json.loads(listed.stdout)}
+    assert [report["name"] for report in entries["shadow"]["reports"]] == ["shadow-own"]
+    assert [report["name"] for report in entries["correlation"]["reports"]] == ["correlation"]
+    warnings = entries["shadow"]["warnings"]
+    assert len(warnings) == 2
+    assert "report 'correlation' is ignored" in warnings[0]
+    assert "built-in report of plugin correlation" in warnings[0]
+    assert "report 'sql' is ignored" in warnings[1]
+    assert listed.stderr.splitlines() == [f"warning: {warning}" for warning in warnings]
+    helped = CliRunner().invoke(cli, ["report", "--help"])
+    assert helped.exit_code == 0, helped.output
+    assert helped.stderr.count("report 'correlation' is ignored") == 1
+    for name in ("correlation", "sql"):
+        ran = CliRunner().invoke(cli, ["report", name, "--help"])
+        assert ran.exit_code == 0, ran.output
+        assert "Not the real one" not in ran.stdout
+    own = CliRunner().invoke(cli, ["report", "shadow-own", "--json"])
+    assert json.loads(own.stdout)["rows"] == [["shadow ran"]]
+    real = CliRunner().invoke(cli, ["report", "sql", "SELECT 42", "--db", str(demo_db), "--json"])
+    assert json.loads(real.stdout)["rows"] == [[42]]

@@ -42,11 +42,12 @@ def test_recording_of_the_demo_opens_with_the_expected_frame_count(
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("out.mkv", "use one of .mp4, .avi"), ("missing/out.mp4", "not a writable folder")],
+    [("out.mkv", "use one of .mp4, .avi"), ("plain/out.mp4", "cannot create folder")],
 )
 def test_bad_record_path_is_one_line_before_anything_starts(
     tmp_path: Path, name: str, expected: str
 ) -> None:
+    (tmp_path / "plain").write_text("a file where the folder would go")
     db = tmp_path / "never.duckdb"
     result = CliRunner().invoke(
         cli, ["analyze", "demo", "--db", str(db), "--record", str(tmp_path / name)]

@@ -298,11 +298,14 @@ def test_user_instruments_extend_and_override(user_dir: Path) -> None:
     assert result.burnout_01 == 1.0
 
 
-def test_two_user_files_with_one_id_are_refused(user_dir: Path) -> None:
+def test_two_user_files_with_one_id_are_both_skipped(user_dir: Path) -> None:
     (user_dir / "a.toml").write_text(CUSTOM.format(id="mine"))
     (user_dir / "b.toml").write_text(CUSTOM.format(id="mine"))
-    with pytest.raises(InstrumentError, match=r"b\.toml: id: 'mine' is already used by .*a\.toml"):
-        available_instruments()
+    warnings: list[str] = []
+    instruments = available_instruments(warnings.append)
+    assert sorted(instruments) == sorted(SHIPPED)
+    [warning] = warnings
+    assert re.search(r"b\.toml: id: 'mine' is already used by .*a\.toml", warning)
 
 
 def test_unknown_instrument_lists_the_known_ones(user_dir: Path) -> None:
@@ -356,10 +359,38 @@ def test_malformed_files_name_file_and_field(
     assert "\n" not in str(caught.value)
 
 
-def test_a_malformed_user_file_is_reported_not_skipped(user_dir: Path) -> None:
-    (user_dir / "broken.toml").write_text("id = ")
-    with pytest.raises(InstrumentError, match=r"broken\.toml: invalid TOML"):
-        available_instruments()
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"id = ", r"broken\.toml: invalid TOML"),
+        (CUSTOM.format(id="mine").replace("Custom", "Caf\xe9").encode("latin-1"), r"not UTF-8"),
+        (CUSTOM.format(id="checkin").replace("max = 5", "max = 1").encode(), r"scale\.max"),
+    ],
+    ids=["toml", "encoding", "schema"],
+)
+def test_a_broken_user_file_is_skipped_with_a_warning(
+    user_dir: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    """The shipped instruments (checkin included, which the broken file meant to replace)
+    stay available, and the user's good file still loads."""
+    (user_dir / "broken.toml").write_bytes(content)
+    (user_dir / "mine2.toml").write_text(CUSTOM.format(id="mine2"))
+    instruments = available_instruments()
+    assert sorted(instruments) == sorted([*SHIPPED, "mine2"])
+    assert instruments["checkin"].source == PACKAGED_DIR / "checkin.toml"
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"warning: {user_dir / 'broken.toml'}")
+    assert re.search(message, line)
+    assert find_instrument("cbi").id == "cbi"
+
+
+def test_non_utf8_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "latin.toml"
+    path.write_bytes(CUSTOM.format(id="mine").replace("Custom", "Caf\xe9").encode("latin-1"))
+    with pytest.raises(InstrumentError, match="not UTF-8") as caught:
+        load_instrument(path)
+    assert str(caught.value).startswith(str(path))
+    assert "\n" not in str(caught.value)
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -71,6 +71,12 @@ def analyze_command(
             con.close()
             _remove_if_created(path, created)
             raise
+    if result.status == "truncated":
+        sys.stderr.write(
+            f"warning: {result.source} ended after {result.frames} of the"
+            f" {result.frames_announced} frames its container announces (cut or damaged);"
+            f" session {result.session_id} is stored as truncated, not complete\n"
+        )
     if quiet:
         return result
     if as_json:
@@ -125,7 +131,8 @@ def run_with_progress(
 
 def summary_table(result: AnalysisResult) -> Table:
     summary = result.summary
-    table = Table(title=f"session {result.session_id}: {result.source} ({result.user})")
+    marked = "" if result.status == "complete" else f", {result.status}"
+    table = Table(title=f"session {result.session_id}: {result.source} ({result.user}{marked})")
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("frames", str(result.frames))

@@ -22,11 +22,15 @@ def plugin_record(plugin: LoadedPlugin) -> dict[str, Any]:
         "module": plugin.info.module,
         "reports": [{"name": report.name, "help": report.help} for report in plugin.reports],
         "error": plugin.error,
+        "warnings": list(plugin.warnings),
     }
 
 
 def plugins_command(as_json: bool) -> None:
     plugins = load_all()
+    for plugin in plugins:
+        for warning in plugin.warnings:
+            sys.stderr.write(f"warning: {warning}\n")
     if as_json:
         sys.stdout.write(json.dumps([plugin_record(plugin) for plugin in plugins]) + "\n")
         return

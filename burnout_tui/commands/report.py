@@ -28,8 +28,17 @@ import click
 
 from burnout_tui.commands.options import database_option
 from burnout_tui.errors import UserError
+from burnout_tui.folders import make_private_dirs
 from burnout_tui.plugin import Option, Report, ReportContext, ReportError, ReportResult
-from burnout_tui.plugin_loader import LoadedPlugin, discover, load, load_all
+from burnout_tui.plugin_loader import (
+    LoadedPlugin,
+    PluginFailure,
+    call_plugin,
+    discover,
+    is_builtin,
+    load,
+    load_all,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -46,7 +55,6 @@ rows', and memory stays a few MB however many rows the query returns."""
 COMMON_PARAMS: frozenset[str] = frozenset(
     {"db", "from", "format", "json", "out-dir", "out", "help"}
 )
-PRIVATE_DIR_MODE = 0o700
 FLOAT_DIGITS = 6
 """Significant digits of floats in the terminal table; csv and json keep full precision."""
 
@@ -180,7 +188,7 @@ def report_command(plugin: LoadedPlugin, report: Report) -> click.Command:
         options = {option.key: values[f"opt_{option.key}"] for option in report.options}
         out_dir: Path = values["out_dir"]
         try:
-            out_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+            make_private_dirs(out_dir)
         except OSError as error:
             raise UserError(f"cannot create {out_dir}: {error.strerror}") from None
         replaced = any(options.get(key) not in (None, False) for key in report.replaces_database)
@@ -209,13 +217,9 @@ def report_command(plugin: LoadedPlugin, report: Report) -> click.Command:
 def _run(plugin: LoadedPlugin, report: Report, context: ReportContext) -> ReportResult:
     """Run third-party code; its own ReportError is a user error, anything else its bug."""
     try:
-        result = report.run(context)
-    except ReportError:
-        raise
-    except Exception as error:  # isolating third-party plugin code: one line, no traceback
-        raise UserError(
-            f"plugin {plugin.info.name} failed: {type(error).__name__}: {error}"
-        ) from None
+        result = call_plugin(lambda: report.run(context), allowed=(ReportError,))
+    except PluginFailure as failure:  # isolating third-party plugin code: one line
+        raise UserError(f"plugin {plugin.info.name} failed: {failure}") from None
     if not isinstance(result, ReportResult):
         raise UserError(
             f"plugin {plugin.info.name} failed: {report.name} returned "
@@ -306,13 +310,17 @@ class ReportGroup(click.Group):
     """Subcommands come from plugins, which are imported only when asked for."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = {report.name for plugin in load_all() for report in plugin.reports}
+        names = {report.name for plugin in _loaded() for report in plugin.reports}
         return ["sql", *sorted(names - {"sql"})]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name == "sql":
             return sql_command
-        named = [info for info in discover() if info.name == cmd_name]
+        # A third-party plugin may reuse a built-in plugin's name: the built-in goes first.
+        named = sorted(
+            (info for info in discover() if info.name == cmd_name),
+            key=lambda info: not is_builtin(info),
+        )
         if named:
             plugin = load(named[0])
             if plugin.error is not None:
@@ -320,7 +328,7 @@ class ReportGroup(click.Group):
             found = _find(cmd_name, [plugin])
             if found is not None:
                 return found
-        plugins = load_all()
+        plugins = _loaded()
         found = _find(cmd_name, plugins)
         if found is not None:
             return found
@@ -332,7 +340,7 @@ class ReportGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_commands(ctx, formatter)
-        broken = [plugin for plugin in load_all() if plugin.error is not None]
+        broken = [plugin for plugin in _loaded() if plugin.error is not None]
         if broken:
             with formatter.section("Plugins that failed to load"):
                 formatter.write_dl([(p.info.name, p.error or "") for p in broken])
@@ -344,6 +352,22 @@ class ReportGroup(click.Group):
             return super().resolve_command(ctx, args)
         except UserError as error:
             raise click.ClickException(str(error)) from None
+
+
+_warned: set[str] = set()
+"""Warnings already printed: `report --help` loads the plugins several times."""
+
+
+def _loaded() -> list[LoadedPlugin]:
+    """Every plugin, loaded; a report dropped for reusing another's name is warned about
+    once on stderr."""
+    plugins = load_all()
+    for plugin in plugins:
+        for warning in plugin.warnings:
+            if warning not in _warned:
+                _warned.add(warning)
+                click.echo(f"warning: {warning}", err=True)
+    return plugins
 
 
 def _find(name: str, plugins: Sequence[LoadedPlugin]) -> click.Command | None:

@@ -40,6 +40,8 @@ class VideoSource:
     def __init__(self, spec: SourceSpec) -> None:
         self.label = spec.label
         self.live = spec.kind is not SourceKind.FILE
+        if spec.kind is SourceKind.FILE and cv2.haveImageReader(spec.value):
+            raise SourceError(still_image_refusal(spec.value))
         if spec.kind is SourceKind.CAMERA:
             assert spec.camera_index is not None
             capture = cv2.VideoCapture(spec.camera_index)
@@ -76,6 +78,16 @@ class VideoSource:
 
     def close(self) -> None:
         self._capture.release()
+
+
+def still_image_refusal(path: str) -> str:
+    """FFmpeg opens a JPEG or PNG as a one-frame video, which would be stored as a complete
+    session of one frame: no rolling score, volatility or blink rate means anything there.
+    OpenCV's own image-signature check (`cv2.haveImageReader`) spots such files."""
+    return (
+        f"cannot analyse {path}: it is a still image, not a video (a session needs frames"
+        " over time; `burnout-tui report gradcam --image` explains one photo)"
+    )
 
 
 def _open_failure(spec: SourceSpec) -> str:

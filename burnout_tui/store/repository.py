@@ -15,8 +15,10 @@ import duckdb
 
 from burnout_tui.store.database import StoreError
 
-FinalStatus = Literal["complete", "failed"]
-FINAL_STATUSES: tuple[str, ...] = ("complete", "failed")
+FinalStatus = Literal["complete", "failed", "truncated"]
+FINAL_STATUSES: tuple[str, ...] = ("complete", "failed", "truncated")
+"""`truncated`: every frame that could be read is stored, but the file ended before the
+frame count its container announces (a cut download, a recording that crashed)."""
 
 
 def _one_int(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> int | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, NoReturn, cast
@@ -39,6 +39,9 @@ TOTAL = "total"
 PACKAGED_DIR = Path(__file__).resolve().parent / "instruments"
 USER_SUBDIR = "instruments"
 INSTRUMENT_GLOB = "*.toml"
+
+Warn = Callable[[str], None]
+"""Receives one line per user instrument file that was skipped."""
 
 _ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
 """Instrument ids are typed after `--instrument` and stored with every survey: keep them plain."""
@@ -184,15 +187,27 @@ def user_instruments_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / USER_SUBDIR
 
 
-def available_instruments() -> dict[str, Instrument]:
-    """Packaged instruments, then the user's; a user file replaces a packaged one of its id."""
-    instruments = _load_dir(PACKAGED_DIR)
-    instruments.update(_load_dir(user_instruments_dir()))
+def warn_on_stderr(message: str) -> None:
+    """The default for `available_instruments`' warnings: one line each on stderr."""
+    sys.stderr.write(f"warning: {message}\n")
+
+
+def available_instruments(warn: Warn = warn_on_stderr) -> dict[str, Instrument]:
+    """Packaged instruments, then the user's; a user file replaces a packaged one of its id.
+
+    The packaged files are part of the program, so one that fails to load is an error. A
+    user's file that fails (bad encoding, TOML or schema, or an id another of their files
+    already uses) is skipped with one `warn` line naming it, so a typo in one file never
+    takes the validated questionnaires away; scores are never computed from a file that
+    did not load in full.
+    """
+    instruments = _load_dir(PACKAGED_DIR, None)
+    instruments.update(_load_dir(user_instruments_dir(), warn))
     return instruments
 
 
-def find_instrument(instrument_id: str) -> Instrument:
-    instruments = available_instruments()
+def find_instrument(instrument_id: str, warn: Warn = warn_on_stderr) -> Instrument:
+    instruments = available_instruments(warn)
     try:
         return instruments[instrument_id]
     except KeyError:
@@ -200,18 +215,30 @@ def find_instrument(instrument_id: str) -> Instrument:
         raise InstrumentError(f"unknown instrument {instrument_id!r}; available: {known}") from None
 
 
-def _load_dir(folder: Path) -> dict[str, Instrument]:
-    """Two files of one id in the same folder are refused: which one wins would be arbitrary."""
+def _load_dir(folder: Path, warn: Warn | None) -> dict[str, Instrument]:
+    """Every instrument in `folder`; with `warn`, a file that fails is reported and skipped,
+    without it the first failure raises. Two files of one id are both refused: which one
+    wins would be arbitrary."""
     instruments: dict[str, Instrument] = {}
     if not folder.is_dir():
         return instruments
+    clashing: set[str] = set()
     for path in sorted(folder.glob(INSTRUMENT_GLOB)):
-        instrument = load_instrument(path)
-        previous = instruments.get(instrument.id)
-        if previous is not None:
-            raise InstrumentError(
-                f"{path}: id: {instrument.id!r} is already used by {previous.source}"
-            )
+        try:
+            instrument = load_instrument(path)
+            previous = instruments.get(instrument.id)
+            if previous is not None or instrument.id in clashing:
+                clashing.add(instrument.id)
+                instruments.pop(instrument.id, None)
+                first = "an earlier file" if previous is None else str(previous.source)
+                raise InstrumentError(
+                    f"{path}: id: {instrument.id!r} is already used by {first} (both files skipped)"
+                )
+        except InstrumentError as error:
+            if warn is None:
+                raise
+            warn(f"{error}; instrument file skipped")
+            continue
         instruments[instrument.id] = instrument
     return instruments
 
@@ -222,6 +249,10 @@ def load_instrument(path: Path) -> Instrument:
             data = tomllib.load(file)
     except OSError as error:
         raise InstrumentError(f"cannot read instrument file {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise InstrumentError(
+            f"{path}: not UTF-8 text (byte {error.start}): save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise InstrumentError(f"{path}: invalid TOML: {error}") from None
     return _Reader(path).instrument(data)
@@ -502,4 +533,5 @@ __all__ = [
     "load_instrument",
     "rescale",
     "user_instruments_dir",
+    "warn_on_stderr",
 ]

@@ -245,8 +245,12 @@ class MonitorScreen(Screen[None]):
 
     def action_survey(self) -> None:
         """A broken instrument file (the user may add their own) is reported, not fatal."""
+
+        def skipped(message: str) -> None:
+            self.notify(message, title="instrument skipped", severity="warning", markup=False)
+
         try:
-            instruments = available_instruments()
+            instruments = available_instruments(skipped)
         except InstrumentError as error:
             self.notify(str(error), title="surveys unavailable", severity="error", markup=False)
             return

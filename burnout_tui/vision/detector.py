@@ -37,7 +37,20 @@ PNET_STRIDE = 2
 PNET_CELL_SPAN = PNET_WINDOW - 1
 """mtcnn 1.0 places a cell's corners at stride*i + 1 and stride*i + 12, so its boxes and
 offsets span 11 pixels, not 12."""
+PNET_STRIP_PIXELS = 256 * 256
+"""Most input pixels P-Net sees in one run. Its memory is mostly the im2col workspace of
+its 3×3 convolutions, about 100 MB for a 1152×864 level (1080p's first), growing with
+the level's area; larger levels run as horizontal strips of about this many pixels,
+whose outputs are exactly the whole level's rows (see `_run_pnet`). Measured on 2 cores:
+a 1920×1440 frame's P-Net needed 25 MB instead of 75 MB at 512×512 strips (and 100 MB
+whole), and ran no slower (smaller strips stay in cache)."""
+PNET_MIN_STRIP_ROWS = 4 * PNET_WINDOW
+"""Strips share 10 rows with the next, so a strip much thinner than this mostly repeats work."""
 RNET_SIZE = 24
+RNET_BATCH = 64
+"""Proposals R-Net scores per run. A crowded or large frame yields hundreds to thousands
+of proposals, and ONNX Runtime's workspace grows with the batch: on 339 proposals (2
+cores), one batch needed 35 MB more than batches of 64 and was no faster."""
 ONET_SIZE = 48
 
 PNET_SCALE_NMS = 0.5
@@ -73,6 +86,25 @@ def scale_pyramid(
     count = round(-(np.log(min_dim / PNET_WINDOW) / np.log(scale_factor) + 1))
     levels = np.arange(max(count, 0))
     return (PNET_WINDOW / min_face_size) * np.power(scale_factor, levels, dtype=np.float64)
+
+
+def pyramid_base(frame: Frame, max_side: int | None) -> tuple[npt.NDArray[Any], float]:
+    """The image the P-Net pyramid is resized from, and its scale relative to `frame`.
+
+    Without a cap (or within it) that is the frame as float32, as in mtcnn. A larger frame
+    is shrunk (INTER_AREA) so its long side is `max_side`, and stays uint8: the pyramid's
+    levels and P-Net's first one, which dominate the detector's memory, then cost what a
+    frame of that size costs. Only proposals come from the copy; R-Net and O-Net sample
+    the full frame, so boxes and keypoints stay in its pixels. `min_face_size` then counts
+    pixels of the copy: a face must be min_face_size / scale source pixels to be found.
+    """
+    height, width = frame.shape[:2]
+    long_side = max(height, width)
+    if max_side is None or long_side <= max_side:
+        return frame.astype(np.float32), 1.0
+    scale = max_side / long_side
+    size = (max(round(width * scale), 1), max(round(height * scale), 1))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), scale
 
 
 def _sort_by_score(boxes: Boxes) -> Boxes:
@@ -191,10 +223,14 @@ class FaceDetector:
         thresholds: tuple[float, float, float] = (0.6, 0.7, 0.8),
         scale_factor: float = 0.709,
         threads: int = DEFAULT_THREADS,
+        max_side: int | None = None,
     ) -> None:
+        """`max_side`, if given, caps the long side of the image the P-Net pyramid is built
+        from (see `pyramid_base`); None searches the frame itself, as mtcnn does."""
         self.min_face_size = min_face_size
         self.thresholds = thresholds
         self.scale_factor = scale_factor
+        self.max_side = max_side
         self._pnet = load_session(PNET_FILE, threads)
         self._rnet = load_session(RNET_FILE, threads)
         self._onet = load_session(ONET_FILE, threads)
@@ -224,8 +260,8 @@ class FaceDetector:
         return self._faces(self._onet_stage(frame, boxes), frame.shape[1], frame.shape[0])
 
     def _proposals(self, frame: Frame) -> Boxes:
-        height, width = frame.shape[:2]
-        image = frame.astype(np.float32)
+        image, base_scale = pyramid_base(frame, self.max_side)
+        height, width = image.shape[:2]
         found = []
         for scale in scale_pyramid(width, height, self.min_face_size, self.scale_factor):
             # mtcnn truncates the scaled size (TensorFlow casts it to int32).
@@ -236,20 +272,62 @@ class FaceDetector:
                 # mtcnn, which returns no face at all, where skipping them changes nothing.
                 continue
             scaled = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-            reg, prob = self._pnet.run(None, {INPUT_NAME: _pnet_input(scaled)})
-            boxes = _pnet_boxes(reg[0], prob[0, 1], self.thresholds[0], float(scale))
+            reg, prob = self._run_pnet(scaled)
+            boxes = _pnet_boxes(reg, prob, self.thresholds[0], float(scale) * base_scale)
             found.append(nms(boxes, PNET_SCALE_NMS, presorted=True))
         if not found:
             return _EMPTY
         return square(nms(np.concatenate(found), PNET_PYRAMID_NMS))
 
+    def _run_pnet(
+        self, scaled: npt.NDArray[Any]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """P-Net's (4|H|W) regression and (H|W) face probability for one pyramid level.
+
+        A large level runs as horizontal strips. P-Net is valid convolutions around one
+        2×2 stride-2 pool (SAME_UPPER), so output row j depends on input rows 2j to 2j + 11
+        only: a strip starting on an even row, with an even number of rows (the last ends
+        where the level does), yields exactly the whole level's rows from its start / 2,
+        and the next strip starts two rows per output row further down (10 rows overlap).
+        """
+        height, width = scaled.shape[:2]
+        rows = max(PNET_MIN_STRIP_ROWS, PNET_STRIP_PIXELS // width) // 2 * 2
+        regs: list[npt.NDArray[np.float32]] = []
+        probs: list[npt.NDArray[np.float32]] = []
+        start = 0
+        while True:
+            stop = height if height - start <= rows else start + rows
+            reg, prob = self._pnet.run(None, {INPUT_NAME: _pnet_input(scaled[start:stop])})
+            regs.append(reg[0])
+            probs.append(prob[0, 1])
+            if stop == height:
+                break
+            start += PNET_STRIDE * reg.shape[2]
+        if len(regs) == 1:
+            return regs[0], probs[0]
+        return np.concatenate(regs, axis=1), np.concatenate(probs, axis=0)
+
     def _rnet_stage(self, frame: Frame, boxes: Boxes) -> Boxes:
         if not len(boxes):
             return boxes
-        patches = crop_and_resize(frame, boxes, RNET_SIZE)
-        reg, prob = self._rnet.run(None, {INPUT_NAME: patches})
+        reg, prob = self._run_rnet(frame, boxes)
         boxes = _regress(boxes, reg, prob[:, 1])
         return square(nms(boxes[boxes[:, 4] > self.thresholds[1]], RNET_NMS))
+
+    def _run_rnet(
+        self, frame: Frame, boxes: Boxes
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """R-Net on every proposal, RNET_BATCH at a time: each patch is scored on its own,
+        so batching changes no number, only how much memory a busy frame needs at once."""
+        regs, probs = [], []
+        for start in range(0, len(boxes), RNET_BATCH):
+            patches = crop_and_resize(frame, boxes[start : start + RNET_BATCH], RNET_SIZE)
+            reg, prob = self._rnet.run(None, {INPUT_NAME: patches})
+            regs.append(reg)
+            probs.append(prob)
+        if len(regs) == 1:
+            return regs[0], probs[0]
+        return np.concatenate(regs), np.concatenate(probs)
 
     def _onet_stage(self, frame: Frame, boxes: Boxes) -> Boxes:
         if not len(boxes):

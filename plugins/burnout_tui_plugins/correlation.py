@@ -377,6 +377,7 @@ def run(ctx: ReportContext) -> ReportResult:
 
     files: list[Path] = []
     if plot_path is not None:
+        plot_path = ctx.output_path(plot_path)
         _plot(plot_path, pairs, result)
         files.append(plot_path)
 

@@ -323,6 +323,7 @@ def run(ctx: ReportContext) -> ReportResult:
 
     files: list[Path] = []
     if plot_path is not None:
+        plot_path = ctx.output_path(plot_path)
         _plot(plot_path, all_series)
         files.append(plot_path)
     rows = [

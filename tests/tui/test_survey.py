@@ -130,7 +130,7 @@ async def test_wide_scales_take_typed_numbers(
 async def test_broken_instrument_files_are_reported_not_fatal(
     capture: ReplayCapture, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken() -> dict[str, Instrument]:
+    def broken(warn: object = None) -> dict[str, Instrument]:
         raise InstrumentError("mine.toml: items[1].text: missing")
 
     monkeypatch.setattr(monitor_screen, "available_instruments", broken)
