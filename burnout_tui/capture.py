@@ -27,7 +27,7 @@ from burnout_tui.pipeline import FrameResult, Pipeline, make_pipeline
 from burnout_tui.recording import Recorder
 from burnout_tui.sources import FrameSource, SourceError, SourceKind, SourceSpec, open_source
 from burnout_tui.sources.frame import Frame
-from burnout_tui.store import FrameWriter, frame_rows, repository
+from burnout_tui.store import FrameWriter, frame_rows, repository, store_cursor
 from burnout_tui.store.calibrations import latest_calibration
 
 RING_SIZE = 512
@@ -227,7 +227,7 @@ class CaptureWorker:
             started = self._session_started
         assert session_id is not None and started is not None
         ts = time.monotonic() - started
-        repository.add_marker(self._con.cursor(), session_id, ts, note)
+        repository.add_marker(store_cursor(self._con), session_id, ts, note)
         return ts
 
     def request_new_session(self) -> None:
@@ -254,7 +254,7 @@ class CaptureWorker:
             session_id = self._session_id
         if session_id is None:
             return
-        repository.assign_track_user(self._con.cursor(), session_id, track_id, name)
+        repository.assign_track_user(store_cursor(self._con), session_id, track_id, name)
         with self._lock:
             self._track_names[track_id] = name
 
@@ -284,7 +284,7 @@ class CaptureWorker:
     def _begin_session(self) -> None:
         config_json = json.dumps(self.config.to_dict())
         session_id = repository.start_session(
-            self._con.cursor(), self._user_id, self.spec.label, config_json
+            store_cursor(self._con), self._user_id, self.spec.label, config_json
         )
         with self._lock:
             self._session_id = session_id
@@ -301,7 +301,7 @@ class CaptureWorker:
             self._track_names = {}
         if session_id is not None:
             self._writer.flush()
-            repository.finish_session(self._con.cursor(), session_id, frames, "complete")
+            repository.finish_session(store_cursor(self._con), session_id, frames, "complete")
 
     def _open(self) -> FrameSource | None:
         """Open the source, retrying live sources with back-off until stopped."""
@@ -348,7 +348,7 @@ class CaptureWorker:
     def _name_new_tracks(self, session_id: int, result: FrameResult) -> None:
         with self._lock:
             unseen = [f.track_id for f in result.faces if f.track_id not in self._track_names]
-        names = repository.auto_name_tracks(self._con.cursor(), session_id, unseen)
+        names = repository.auto_name_tracks(store_cursor(self._con), session_id, unseen)
         with self._lock:
             for track_id, name in names.items():
                 self._track_names.setdefault(track_id, name)

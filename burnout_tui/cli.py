@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from burnout_tui import __version__
-from burnout_tui.commands.options import db_option, user_option
+from burnout_tui.commands.options import db_option, encrypt_requested, user_option
 from burnout_tui.commands.report import report_group
 from burnout_tui.errors import UserError
 
@@ -32,25 +32,47 @@ PRIVATE_UMASK = 0o077
 @dataclass
 class CliState:
     config_path: Path | None
+    db: Path | None = None
+    """The database this command resolved, named by a storage failure's error line."""
 
     def config(self) -> Config:
+        """The config file's settings, with `store.encrypt` set when --encrypt was given."""
         from burnout_tui.config import load_config
 
-        return load_config(self.config_path)
+        config = load_config(self.config_path)
+        if encrypt_requested():
+            config = replace(config, store=replace(config.store, encrypt=True))
+        return config
 
     def db_path(self, config: Config, db_path: Path | None) -> Path:
         """--db or BURNOUT_TUI_DB win over the config file's store.path."""
-        return db_path if db_path is not None else Path(config.store.path)
+        self.db = db_path if db_path is not None else Path(config.store.path)
+        return self.db
 
 
 class FriendlyGroup(click.Group):
-    """Turns UserError into click's one-line `Error: ...` instead of a traceback."""
+    """Turns UserError, and DuckDB errors that mean the database file itself failed (a
+    damaged block read mid-command), into click's one-line `Error: ...`."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except UserError as error:
             raise click.ClickException(str(error)) from error
+        except Exception as error:
+            failure = _storage_failure(ctx, error)
+            if failure is None:
+                raise
+            raise click.ClickException(str(failure)) from error
+
+
+def _storage_failure(ctx: click.Context, error: Exception) -> UserError | None:
+    if "duckdb" not in sys.modules:
+        return None
+    from burnout_tui.store.database import storage_failure
+
+    state = ctx.find_object(CliState)
+    return storage_failure(error, state.db if state is not None else None)
 
 
 @click.group(
@@ -362,10 +384,10 @@ def export(state: CliState, parquet_dir: Path, db_path: Path | None) -> None:
 
     The database is opened read-only; the folder appears complete or not at all.
     """
-    from burnout_tui.export import export_parquet, open_read_only
+    from burnout_tui.export import export_parquet, open_for_export
 
     config = state.config()
-    con = open_read_only(state.db_path(config, db_path))
+    con = open_for_export(state.db_path(config, db_path), encrypt=config.store.encrypt)
     try:
         counts = export_parquet(con, parquet_dir)
     finally:

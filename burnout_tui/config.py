@@ -287,10 +287,12 @@ class CalibrationConfig:
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
-    """Where sessions are stored and how long rows may wait before being written."""
+    """Where sessions are stored, how long rows may wait before being written, and
+    whether a new database is encrypted."""
 
     path: str = "sessions.duckdb"
     flush_interval_s: float = 0.5
+    encrypt: bool = False
 
     def __post_init__(self) -> None:
         _require(bool(self.path), "path must not be empty")

@@ -2,7 +2,8 @@
 
 Three ways out, all read-only towards the database file:
 
-- `open_read_only` opens the file with DuckDB's `read_only=True`, for reports. DuckDB
+- `open_read_only` opens the file with DuckDB's `read_only=True`, for reports, sealed:
+  no other file, URL or extension can be reached from it (`store.connect.seal`). DuckDB
   lets no other process open a file, even to read, while one process has it open for
   writing, so a running monitor makes this fail; the error says so and what to do.
 - `export_parquet` copies every table to hive-partitioned Parquet
@@ -10,6 +11,10 @@ Three ways out, all read-only towards the database file:
   and DuckDB read directly, and which can be analysed while a monitor keeps writing.
 - `open_parquet` turns such an export back into an in-memory database whose tables and
   `v_*` views look exactly like the store's, so every report runs on it unchanged.
+
+An encrypted store is not exported (`open_for_export` refuses it): DuckDB 1.5 can write
+encrypted Parquet (`ENCRYPTION_CONFIG`, measured to read back with the key), but the
+hive folder names (`user=ana/date=…`) would still name every person and day in the clear.
 
 Partition values are URL-encoded by DuckDB (`user=ana%20b`) and decoded again on read.
 `date` is the UTC date the session started (for surveys: the date it was taken), so a
@@ -38,7 +43,10 @@ import duckdb
 
 from burnout_tui.errors import UserError
 from burnout_tui.store import StoreError, open_database
-from burnout_tui.store.database import _LOCK_HOLDER, _LOCKED, first_line, migrate
+from burnout_tui.store.connect import IN_MEMORY, attach_store, seal
+from burnout_tui.store.database import connect_file, first_line, migrate
+from burnout_tui.store.file_kind import inspect_store_file
+from burnout_tui.store.keys import database_key
 
 PARQUET_SUFFIX = ".parquet"
 PARTIAL_SUFFIX = ".partial"
@@ -112,43 +120,67 @@ DROP_ORDER: tuple[str, ...] = (
 
 
 def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """Open the store for reading; a database from an older version is migrated first.
+    """Open the store for reading, sealed (see `store.connect.seal`), for reports.
+
+    Nothing but the database itself can be read through the connection, so a report or
+    a `report sql` query cannot reach another file, a URL or an extension.
+    """
+    con = _open_current(path)
+    try:
+        seal(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def open_for_export(path: Path, *, encrypt: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the store read-only for `export_parquet`, which writes files, so unsealed.
+
+    An encrypted store is refused, its export would be names and rows in the clear; so is
+    any store when `encrypt` (--encrypt, store.encrypt) asks for encryption, which the
+    export could not honour.
+    """
+    if encrypt:
+        raise StoreError(
+            "export writes unencrypted Parquet, so it does not run with --encrypt or "
+            "store.encrypt = true"
+        )
+    existing = inspect_store_file(path.expanduser())
+    if existing is not None and existing.encrypted:
+        raise StoreError(
+            f"{path} is encrypted and export writes unencrypted Parquet whose folder names "
+            "name each person; query it with `report` instead, which reads it in place"
+        )
+    return _open_current(path)
+
+
+def _open_current(path: Path) -> duckdb.DuckDBPyConnection:
+    """The store opened read-only; a database from an older version is migrated first.
 
     A read-only connection cannot migrate, and reports rely on the `v_*` views of the
     current schema, so an outdated file is opened read-write once (exactly what any
     other command would do to it) and then reopened read-only.
     """
     path = path.expanduser()
-    if not path.is_file():
+    existing = inspect_store_file(path)
+    if existing is None:
         raise StoreError(f"no database at {path}; pass --db (or --from an export)")
-    con = _connect_read_only(path)
+    key = database_key(path, creating=False) if existing.encrypted else None
+    con = connect_file(path, key=key, read_only=True)
     if not _is_current(con):
         con.close()
-        open_database(path).close()
-        con = _connect_read_only(path)
+        open_database(path, key=key).close()
+        con = connect_file(path, key=key, read_only=True)
     return con
-
-
-def _connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as error:
-        if _LOCKED in str(error):
-            holder = _LOCK_HOLDER.search(str(error))
-            pid = f" (PID {holder.group(1)})" if holder else ""
-            raise StoreError(
-                f"{path} is open for writing by another process{pid}, e.g. a running "
-                "monitor, and DuckDB lets no other process read it meanwhile; stop that "
-                "process and retry (or export it to Parquet while stopped and use --from)"
-            ) from None
-        raise StoreError(f"cannot open {path}: {first_line(error)}") from None
 
 
 def _is_current(con: duckdb.DuckDBPyConnection) -> bool:
     from burnout_tui.store import MIGRATIONS
 
     tracked = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'"
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE table_name = 'schema_migrations' AND database_name = current_database()"
     ).fetchone()
     if not tracked or not tracked[0]:
         return False
@@ -205,7 +237,8 @@ def open_parquet(pattern: str) -> duckdb.DuckDBPyConnection:
     `surveys`, `track_users` or `calibrations`; other files are ignored. Each table
     becomes a view with the store's columns and types (a column missing from an older
     export reads as NULL), and a table with no files stays empty, so the `v_*` views and
-    every report work as on the database.
+    every report work as on the database. The connection is sealed to exactly these
+    files (DuckDB's `allowed_paths`), so a query reads nothing else.
     """
     files = _expand(pattern)
     by_table: dict[str, list[str]] = {}
@@ -216,16 +249,23 @@ def open_parquet(pattern: str) -> duckdb.DuckDBPyConnection:
     if not by_table:
         folders = ", ".join(f"{name}/" for name in TABLE_NAMES)
         raise UserError(f"no Parquet files under {folders} match {pattern}")
-    con = duckdb.connect(":memory:")
-    migrate(con)
-    columns = {name: _columns(con, name) for name in TABLE_NAMES}
-    for name in DROP_ORDER:
-        con.execute(f"DROP TABLE {name}")
-    for table in EXPORTED_TABLES:
-        con.execute(
-            f"CREATE VIEW {table.name} AS "
-            + _view_query(con, columns[table.name], by_table.get(table.name, []), table.partitions)
-        )
+    con = attach_store(IN_MEMORY)
+    try:
+        migrate(con)
+        columns = {name: _columns(con, name) for name in TABLE_NAMES}
+        for name in DROP_ORDER:
+            con.execute(f"DROP TABLE {name}")
+        for table in EXPORTED_TABLES:
+            con.execute(
+                f"CREATE VIEW {table.name} AS "
+                + _view_query(
+                    con, columns[table.name], by_table.get(table.name, []), table.partitions
+                )
+            )
+        seal(con, allowed_paths=[file for files in by_table.values() for file in files])
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -251,7 +291,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]
         (str(name), str(data_type))
         for name, data_type in con.execute(
             "SELECT column_name, data_type FROM duckdb_columns() "
-            "WHERE table_name = ? ORDER BY column_index",
+            "WHERE table_name = ? AND database_name = current_database() ORDER BY column_index",
             [table],
         ).fetchall()
     ]

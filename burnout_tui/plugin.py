@@ -60,8 +60,12 @@ class ReportContext:
     """What a report's run function is given.
 
     `con` is read-only: a database file opened with `read_only=True`, or an in-memory
-    database whose views read Parquet exports. `out_dir` is where files may be written
-    (the current directory unless the user chose one).
+    database whose views read Parquet exports. Both are sealed: DuckDB reads no other file,
+    URL or extension through it (write files with Python, under `out_dir`; name Python
+    tables with `con.register`, as implicit scans of variables are off), and a thread
+    of the report's own takes `burnout_tui.store.store_cursor(con)`, not `con.cursor()`.
+    `out_dir` is where files may be written (the current directory unless the user chose
+    one).
     """
 
     con: duckdb.DuckDBPyConnection

@@ -80,6 +80,8 @@ def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         repository.add_survey(con, user, "checkin", now, {SECRETS[2]: 3})
         keeper = repository.get_or_create_user(con, KEEPER)
         repository.add_survey(con, keeper, "checkin", now, {"q1": 5}, session_id=own)
+        for session_id in (own, shared):
+            repository.finish_session(con, session_id, frames_total=1)
     finally:
         con.close()
     return db

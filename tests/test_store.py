@@ -29,6 +29,7 @@ from burnout_tui.store import (
     open_database,
     repository,
     schema_version,
+    store_cursor,
 )
 from burnout_tui.store import database as database_module
 from burnout_tui.vision.face import Face
@@ -188,7 +189,7 @@ def test_frame_row_fields_are_the_frames_columns(con: duckdb.DuckDBPyConnection)
 
 def test_writer_flushes_without_close(con: duckdb.DuckDBPyConnection) -> None:
     session_id = new_session(con)
-    reader = con.cursor()
+    reader = store_cursor(con)
     writer = FrameWriter(con, flush_interval_s=0.5, batch_rows=10_000)
     try:
         writer.put_many(make_row(session_id, i) for i in range(25))
@@ -205,7 +206,7 @@ def test_flush_blocks_until_committed(con: duckdb.DuckDBPyConnection) -> None:
     with FrameWriter(con, flush_interval_s=1.0, batch_rows=10_000) as writer:
         writer.put_many(make_row(session_id, i) for i in range(100))
         writer.flush()
-        assert count_frames(con.cursor()) == 100
+        assert count_frames(store_cursor(con)) == 100
     writer.flush()
 
 
@@ -329,7 +330,7 @@ def test_delete_session_removes_rows_and_unlinks_surveys(con: duckdb.DuckDBPyCon
     keep, drop = new_session(con), new_session(con)
     with FrameWriter(con) as writer:
         writer.put_many(make_row(s, i) for s in (keep, drop) for i in range(10))
-    repository.add_marker(con.cursor(), drop, 1.0, "coffee")
+    repository.add_marker(store_cursor(con), drop, 1.0, "coffee")
     user_id = repository.get_or_create_user(con, "ana")
     survey_id = repository.add_survey(
         con, user_id, "MBI", datetime.now(timezone.utc), {}, session_id=drop

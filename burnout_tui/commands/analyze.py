@@ -51,7 +51,7 @@ def analyze_command(
             stack.callback(recorder.close)
             announce(record)
         try:
-            con = open_database(path)
+            con = open_database(path, encrypt=config.store.encrypt)
         except BaseException:
             _remove_if_created(path, created)
             raise

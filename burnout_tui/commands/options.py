@@ -9,13 +9,18 @@ from typing import Any
 import click
 
 DB_ENV = "BURNOUT_TUI_DB"
+ENCRYPT_META = "burnout_tui.encrypt"
+"""Where `--encrypt` is remembered (click's `ctx.meta`, shared by the whole command line):
+`CliState.config()` turns it into `store.encrypt`, so it reaches every place the config
+goes, the browser tabs of `--serve` included, without a parameter on every command."""
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def database_option(help_text: str) -> Decorator:
-    """`--db PATH` (or BURNOUT_TUI_DB); None means the config's `store.path`."""
-    return click.option(
+    """`--db PATH` (or BURNOUT_TUI_DB), None meaning the config's `store.path`; and
+    `--encrypt`, which is not passed to the command (see ENCRYPT_META)."""
+    db = click.option(
         "--db",
         "db_path",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -23,6 +28,31 @@ def database_option(help_text: str) -> Decorator:
         default=None,
         help=f"{help_text} (default: store.path in the config, ./sessions.duckdb; env {DB_ENV}).",
     )
+    encrypt = click.option(
+        "--encrypt",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember_encrypt,
+        help="Create the database encrypted (as store.encrypt = true); the key comes from "
+        "BURNOUT_TUI_KEY, the system keyring or a prompt. An existing encrypted database "
+        "is recognised without it.",
+    )
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        return db(encrypt(function))
+
+    return decorate
+
+
+def _remember_encrypt(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[ENCRYPT_META] = True
+
+
+def encrypt_requested() -> bool:
+    """Whether `--encrypt` was given on this command line (False outside click)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and bool(ctx.meta.get(ENCRYPT_META))
 
 
 db_option = database_option("DuckDB file")

@@ -195,9 +195,9 @@ def report_command(plugin: LoadedPlugin, report: Report) -> click.Command:
         if report.needs_database and not replaced:
             con = open_source(ctx, values["db_path"], values["from_glob"])
         else:
-            import duckdb
+            from burnout_tui.store.connect import connect_memory
 
-            con = duckdb.connect(":memory:")
+            con = connect_memory()
         state = _cli_state(ctx)
         config = state.config() if state is not None else None
         try:

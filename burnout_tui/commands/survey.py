@@ -83,7 +83,7 @@ def survey_command(
     instrument = find_instrument(instrument_id)
     result = score(instrument, parse_answers(answers_text))
     created = not db_path.exists()
-    con = open_database(db_path)
+    con = open_database(db_path, encrypt=config.store.encrypt)
     try:
         if session_id is not None:
             _check_session(con, session_id)

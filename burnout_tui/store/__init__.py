@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from burnout_tui.store import repository
+from burnout_tui.store.connect import store_cursor
 from burnout_tui.store.database import StoreError, migrate, open_database, schema_version
 from burnout_tui.store.rows import FrameRow, frame_rows
 from burnout_tui.store.schema import (
@@ -26,4 +27,5 @@ __all__ = [
     "open_database",
     "repository",
     "schema_version",
+    "store_cursor",
 ]

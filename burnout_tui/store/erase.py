@@ -30,6 +30,7 @@ from typing import Any
 
 import duckdb
 
+from burnout_tui.store.connect import sql_string
 from burnout_tui.store.database import (
     PRIVATE_MODE,
     PRIVATE_UMASK,
@@ -38,6 +39,8 @@ from burnout_tui.store.database import (
     open_database,
     wal_path,
 )
+from burnout_tui.store.file_kind import inspect_store_file
+from burnout_tui.store.keys import database_key
 
 
 class UnknownUserError(StoreError):
@@ -229,9 +232,7 @@ def forget_user(
     against a monitor, from the plan to the rewrite.
     """
     path = path.expanduser()
-    if not path.is_file():
-        raise StoreError(f"no database at {path}; pass --db")
-    con = open_database(path)
+    con, key = _open_existing(path)
     try:
         try:
             plan = plan_erasure(con, name)
@@ -245,7 +246,7 @@ def forget_user(
         removed = tuple(file for file in derived_files if _unlink(file))
         erasure = erase_user(con, name)
         try:
-            _rebuild(con, path)
+            _rebuild(con, path, key)
         except StoreError as error:
             raise StoreError(
                 f"{name!r}'s rows are deleted but their bytes may remain in the file's free "
@@ -268,15 +269,23 @@ def _unlink(file: Path) -> bool:
 
 def compact(path: Path) -> None:
     """Rewrite the database at `path` from its live rows, dropping every freed block."""
-    path = path.expanduser()
-    if not path.is_file():
-        raise StoreError(f"no database at {path}; pass --db")
-    con = open_database(path)
+    con, key = _open_existing(path.expanduser())
     try:
         _check_room(path)
-        _rebuild(con, path)
+        _rebuild(con, path, key)
     finally:
         con.close()
+
+
+def _open_existing(path: Path) -> tuple[duckdb.DuckDBPyConnection, str | None]:
+    """The open store and, when it is encrypted, its key: the rebuilt file must be
+    encrypted with the same key, or erasing one person would write everyone else's rows
+    to disk in the clear."""
+    if not path.is_file():
+        raise StoreError(f"no database at {path}; pass --db")
+    kind = inspect_store_file(path)
+    key = database_key(path, creating=False) if kind is not None and kind.encrypted else None
+    return open_database(path, key=key), key
 
 
 REBUILD_ALIAS = "burnout_rebuild"
@@ -300,9 +309,9 @@ def _check_room(path: Path) -> None:
         )
 
 
-def _rebuild(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def _rebuild(con: duckdb.DuckDBPyConnection, path: Path, key: str | None) -> None:
     """Copy the schema and live rows of `con`'s database (open on `path`) into a new file,
-    then atomically replace `path` with it.
+    encrypted with `key` when there is one, then atomically replace `path` with it.
 
     `COPY FROM DATABASE` cannot be used: it copies `sessions` before `users` and fails on
     the foreign key. Sequences are recreated from their `sql`, which DuckDB writes with
@@ -315,7 +324,8 @@ def _rebuild(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     _remove(target)
     previous = os.umask(PRIVATE_UMASK)
     try:
-        con.execute(f"ATTACH {_literal(str(target))} AS {REBUILD_ALIAS}")
+        encryption = "" if key is None else f" (ENCRYPTION_KEY {sql_string(key)})"
+        con.execute(f"ATTACH {sql_string(str(target))} AS {REBUILD_ALIAS}{encryption}")
         try:
             con.execute(f"USE {REBUILD_ALIAS}")
             _copy_catalog(con, source)
@@ -421,10 +431,6 @@ def _current_database(con: duckdb.DuckDBPyConnection) -> str:
 
 def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _remove(target: Path) -> None:

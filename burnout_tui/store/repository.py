@@ -1,6 +1,6 @@
 """Plain functions for the rows that are not frames: users, sessions, markers, surveys.
 
-Each takes a connection or a cursor, so a thread passes its own `con.cursor()`.
+Each takes a connection or a cursor, so a thread passes its own `store_cursor(con)`.
 Timestamps are written in UTC by the database itself, so every row shares one clock.
 """
 

@@ -5,7 +5,7 @@ row-by-row `executemany` manages about 1,400 rows/s here, an Arrow table inserte
 one `INSERT ... SELECT` about 1.2 M rows/s.
 
 Sharing the connection: a DuckDBPyConnection must not be used by two threads at once,
-but its cursors (`con.cursor()`) are independent connections to the same database and
+but its cursors (`store_cursor(con)`) are independent connections to the same database and
 may run concurrently. The writer takes its own cursor at construction and is the only
 user of it; the caller keeps using `con` (or cursors of its own) for sessions and
 markers. Each batch is one INSERT statement, hence one transaction: other cursors see
@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from burnout_tui.config import StoreConfig
+from burnout_tui.store.connect import store_cursor
 from burnout_tui.store.database import StoreError, first_line
 from burnout_tui.store.rows import FrameRow
 
@@ -100,7 +101,7 @@ class FrameWriter:
     ) -> None:
         if flush_interval_s <= 0 or batch_rows < 1:
             raise ValueError("flush_interval_s must be > 0 and batch_rows >= 1")
-        self._cursor = con.cursor()
+        self._cursor = store_cursor(con)
         self._interval = flush_interval_s
         self._batch_rows = batch_rows
         self._queue: queue.Queue[FrameRow | threading.Event | _Stop] = queue.Queue()

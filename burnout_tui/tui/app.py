@@ -22,6 +22,7 @@ from textual.screen import Screen
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.interrupts import Restore, Termination, on_termination
+from burnout_tui.store.connect import store_cursor
 from burnout_tui.tui.capture_protocol import Capture
 from burnout_tui.tui.finalising_screen import FinalisingScreen
 from burnout_tui.tui.monitor_screen import TICK_S, MonitorScreen
@@ -81,7 +82,7 @@ class MonitorApp(App[None]):
         super().__init__()
         self.capture = worker
         self.config = config if config is not None else worker.config
-        self.cursor = con.cursor()
+        self.cursor = store_cursor(con)
         self.clock = clock
         self.tick_s = tick_s
         self.multi_user = multi_user

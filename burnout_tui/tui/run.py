@@ -70,7 +70,7 @@ def run_monitor(
     from burnout_tui.store import open_database
     from burnout_tui.tui.app import MonitorApp
 
-    con = open_database(db_path)
+    con = open_database(db_path, encrypt=config.store.encrypt)
     try:
         worker = CaptureWorker(
             spec,

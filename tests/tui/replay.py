@@ -22,7 +22,7 @@ from burnout_tui.config import Config
 from burnout_tui.pipeline import FaceResult, FrameResult
 from burnout_tui.scoring import RollingScore, frame_scores
 from burnout_tui.scoring.fatigue import FatigueFrame
-from burnout_tui.store import repository
+from burnout_tui.store import repository, store_cursor
 from burnout_tui.vision.face import Face
 
 REPLAY_FRAMES = 240
@@ -146,7 +146,7 @@ class ReplayCapture:
     def start(self) -> None:
         self.started = True
         self._session_id = repository.start_session(
-            self._con.cursor(), self.user_id, "replay", json.dumps(self.config.to_dict())
+            store_cursor(self._con), self.user_id, "replay", json.dumps(self.config.to_dict())
         )
 
     def drain(self) -> list[FrameResult]:

@@ -20,6 +20,7 @@ from burnout_tui.capture import CaptureWorker, WorkerState
 from burnout_tui.config import Config
 from burnout_tui.models_dir import models_dir
 from burnout_tui.sources import parse_source
+from burnout_tui.store import store_cursor
 from burnout_tui.tui.app import MonitorApp
 from burnout_tui.tui.monitor_screen import MonitorScreen
 from tests.tui.pilot import run_async
@@ -71,7 +72,7 @@ async def test_demo_session_with_marker_and_survey_is_stored(
     finally:
         worker.stop()
     assert app.finalise_error is None
-    cur = con.cursor()
+    cur = store_cursor(con)
     frames = cur.execute(
         "SELECT count(*) FROM frames WHERE session_id = ?", [session_id]
     ).fetchone()

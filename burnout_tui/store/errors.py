@@ -1,0 +1,9 @@
+"""The store's error type, apart from the modules that raise it so they can share it."""
+
+from __future__ import annotations
+
+from burnout_tui.errors import UserError
+
+
+class StoreError(UserError):
+    """The database cannot be opened or written; the message names the file and a fix."""
