@@ -126,7 +126,20 @@ def test_commands_use_no_network_and_leave_nothing_in_home(tmp_path: Path) -> No
             ),
         ),
         (True, run_guarded(home, work, "export", "--parquet", str(work / "export"), "--db", db)),
-        (False, run_guarded(home, work, "survey", "--list", "--db", str(sqlite_db))),
+        (
+            False,
+            run_guarded(
+                home,
+                work,
+                "survey",
+                "--instrument",
+                "checkin",
+                "--answers",
+                "5,5,5",
+                "--db",
+                str(sqlite_db),
+            ),  # fmt: skip
+        ),
         (
             False,
             run_guarded(home, work, "report", "sql", "SELECT 1", "--db", str(sqlite_db)),
