@@ -19,14 +19,10 @@ from burnout_tui import __version__
 from burnout_tui.commands.options import db_option, encrypt_requested, user_option
 from burnout_tui.commands.report import report_group
 from burnout_tui.errors import UserError
+from burnout_tui.file_modes import PRIVATE_UMASK
 
 if TYPE_CHECKING:
     from burnout_tui.config import Config
-
-
-PRIVATE_UMASK = 0o077
-"""Session data is biometric: every file this process creates (the database, DuckDB's
-`.wal`, which is recreated at each checkpoint, exports, plots) is readable by its owner only."""
 
 
 @dataclass
@@ -176,24 +172,25 @@ def monitor(
     record: Path | None,
 ) -> None:
     """Monitor one person (or, with --multi-user, everyone in view) live in the terminal."""
+    from burnout_tui.tui.monitor_request import MonitorRequest
     from burnout_tui.tui.run import run_monitor
 
     if not serve and (host is not None or port is not None):
         raise click.UsageError("--host and --port need --serve")
     config = state.config()
-    record = _checked_record(record)
-    run_monitor(
+    request = MonitorRequest(
         config,
         source,
         user,
         state.db_path(config, db_path),
-        fast,
-        serve,
+        fast=fast,
         multi_user=multi_user,
-        record=record,
+        record=_checked_record(record),
+        serve=serve,
         host=host,
         port=port,
     )
+    run_monitor(request)
 
 
 @cli.command()
@@ -284,7 +281,7 @@ def train(state: CliState, user: str, db_path: Path | None, as_json: bool) -> No
     from burnout_tui.commands.train import train_command
 
     config = state.config()
-    train_command(config, user, state.db_path(config, db_path), as_json)
+    train_command(user, state.db_path(config, db_path), as_json)
 
 
 @cli.command()
@@ -347,7 +344,7 @@ def survey(
         raise click.UsageError("give --instrument and --answers (or --list to see instruments)")
     config = state.config()
     survey_commands.survey_command(
-        config,
+        config.store.encrypt,
         state.db_path(config, db_path),
         instrument_id,
         user,

@@ -1,9 +1,12 @@
 """Settings: frozen dataclasses with validated defaults, read from one TOML file.
 
-The defaults live in the dataclasses so code and tests can build a `Config()` without any
-file; `default_config.toml`, shipped in the package, documents every key and the reason
-for its default, and a test keeps the two identical. Exactly one file is read (the first
-found in the lookup order), so what a session used is never a merge of several places.
+The defaults, and the reason for each, live in the dataclasses (`setting(default,
+reason)`; each class's docstring introduces its section), so code and tests can build a
+`Config()` without any file. `default_config.toml`, shipped in the package as the reference
+for users, is generated from them (`python -m tools.write_default_config`), and a test
+fails when the committed file differs from what they would generate. Exactly one file is
+read (the first found in the lookup order), so what a session used is never a merge of
+several places.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 import platformdirs
 
@@ -29,6 +32,8 @@ PROJECT_CONFIG_NAME = "burnout-tui.toml"
 PYPROJECT_NAME = "pyproject.toml"
 USER_CONFIG_NAME = "config.toml"
 DEFAULT_CONFIG_RESOURCE = "default_config.toml"
+
+T = TypeVar("T")
 
 MTCNN_WINDOW_PX = 12
 """P-Net scans 12x12 windows, so no smaller face can be found at any pyramid level."""
@@ -47,6 +52,16 @@ class ConfigError(UserError):
     """A config file is unreadable, unknown to us in some key, or holds a wrong value."""
 
 
+REASON = "reason"
+"""Field metadata key of a setting's reason: why its default is what it is, written once
+here and rendered into `default_config.toml` (`burnout_tui.config_file`)."""
+
+
+def setting(default: T, reason: str) -> T:
+    """A dataclass field with its default and the reason for it (`REASON` metadata)."""
+    return field(default=default, metadata={REASON: reason})
+
+
 def _require(condition: bool, message: str) -> None:
     """Validation failures start with the key name so the loader can prefix its section."""
     if not condition:
@@ -59,13 +74,48 @@ def _non_negative(name: str, value: float) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ScoringConfig:
-    """Weights of the valence frame score and of the session's final score."""
+    """Weights of the valence frame score and of the session's final score.
 
-    alpha: float = 1.0
-    beta: float = 1.0
-    gamma: float = 0.3
-    lam: float = 0.8
-    window: int = 30
+    Frame score S_t = alpha * p(angry + disgust + fear + sad) - beta * p(happy)
+                    + gamma * p(neutral + surprise), computed from the 7-class emotion softmax.
+    Session: S = mean of S_t, V = population variance of S_t. S_t lies in [lo, hi] with
+    lo = -beta and hi = max(alpha, gamma), so V <= ((hi - lo) / 2)^2. The proxy shown is
+      percent = 100 * (lam * (S - lo) / (hi - lo) + (1 - lam) * V / ((hi - lo) / 2)^2),
+    both terms scaled to [0, 1] by those exact bounds, so it always lies in 0-100 %.
+    """
+
+    alpha: float = setting(
+        1.0,
+        "Weight of the four negative emotions. 1.0: negative affect counts in full; "
+        "it is the signal the proxy is built around.",
+    )
+    beta: float = setting(
+        1.0,
+        "Weight by which happiness lowers the score. 1.0: a happy frame offsets a "
+        'negative one exactly, so S_t = 0 means "as much positive as negative '
+        'affect".',
+    )
+    gamma: float = setting(
+        0.3,
+        "Weight of neutral and surprise. 0.3: flat affect sustained over long periods "
+        "is associated with exhaustion, so it raises the proxy mildly, but far less "
+        "than overt negative emotion. Surprise is grouped with neutral because "
+        "FER2013 classifiers confuse the two and surprise alone carries no clear "
+        "valence. Must not exceed alpha, so that shifting probability from neutral to "
+        "a negative emotion can never lower the score.",
+    )
+    lam: float = setting(
+        0.8,
+        "Share of the session mean in the final score; the rest is volatility "
+        "(variance of S_t). 0.8: the level of affect matters most; swings between "
+        "extremes add a smaller, separate signal of emotional instability.",
+    )
+    window: int = setting(
+        30,
+        "Frames in the live rolling score. 30: about one second at webcam rates, "
+        "enough to smooth the classifier's frame-to-frame flicker while still "
+        "reacting within a second.",
+    )
 
     def __post_init__(self) -> None:
         _non_negative("alpha", self.alpha)
@@ -85,10 +135,24 @@ class ScoringConfig:
 
 @dataclass(frozen=True, slots=True)
 class LevelsConfig:
-    """Where the 0-100 % proxy changes from "low" to "moderate" and to "high"."""
+    """Where the 0-100 % proxy changes from "low" to "moderate" and to "high".
 
-    moderate: float = 40.0
-    high: float = 65.0
+    Words shown for the 0-100 % proxy: below `moderate` is "low", below `high` is
+    "moderate", otherwise "high". With the default weights and no volatility the percentage
+    is 40 * (S + 1), so:
+    """
+
+    moderate: float = setting(
+        40.0,
+        "40: the mean frame score is above zero, i.e. negative (plus a little "
+        "neutral) affect outweighs happiness on average.",
+    )
+    high: float = setting(
+        65.0,
+        "65: mean S >= 0.625, e.g. about half of the probability mass on negative "
+        "emotions with the rest neutral, held for the whole session. A permanently "
+        'neutral face scores 52 % and stays "moderate".',
+    )
 
     def __post_init__(self) -> None:
         _require(0.0 <= self.moderate <= PERCENT_MAX, "moderate must be between 0 and 100")
@@ -98,12 +162,36 @@ class LevelsConfig:
 
 @dataclass(frozen=True, slots=True)
 class DetectionConfig:
-    """MTCNN parameters and how often the full detector runs."""
+    """MTCNN parameters and how often the full detector runs.
 
-    min_face_size: int = 20
-    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.8)
-    scale_factor: float = 0.709
-    detect_every: int = 5
+    MTCNN face detector settings.
+    """
+
+    min_face_size: int = setting(
+        20,
+        "Smallest face searched for, in pixels. 20: MTCNN's published default; "
+        "smaller faces would have to be upscaled to the emotion model's 48x48 input, "
+        "inventing detail.",
+    )
+    thresholds: tuple[float, float, float] = setting(
+        (0.6, 0.7, 0.8),
+        "Confidence thresholds of the P-Net, R-Net and O-Net stages. (0.6, 0.7, 0.8): "
+        "MTCNN's published defaults; each stage is stricter because it sees fewer, "
+        "better candidates.",
+    )
+    scale_factor: float = setting(
+        0.709,
+        "Image pyramid step. 0.709 (about 1/sqrt(2)): halves the image area per "
+        "level, MTCNN's published default, balancing recall against the number of "
+        "P-Net passes.",
+    )
+    detect_every: int = setting(
+        5,
+        "Run the full detector every this many frames; in between only R-Net and "
+        "O-Net refine the last face, which is several times cheaper. 5: a new or lost "
+        "face is found again within a sixth of a second at 30 frames/s. Set to 1 to "
+        "detect on every frame.",
+    )
 
     def __post_init__(self) -> None:
         _require(
@@ -119,11 +207,35 @@ class DetectionConfig:
 
 @dataclass(frozen=True, slots=True)
 class TrackingConfig:
-    """How faces are followed from frame to frame in multi-user mode."""
+    """How faces are followed from frame to frame in multi-user mode.
 
-    grace_s: float = 2.0
-    min_iou: float = 0.3
-    max_keypoint_distance: float = 0.6
+    Multi-user mode (`--multi-user`) gives every face a track id that stays with the person
+    from frame to frame; each track is scored separately and mapped to a user.
+    """
+
+    grace_s: float = setting(
+        2.0,
+        "Seconds a face may go undetected (turned away, hidden by a passer-by) and "
+        "still get its old id back, in media time for files and wall-clock time for "
+        "cameras. 2.0: covers a head turn or someone walking through the picture; "
+        "much longer and a different person stepping into the same place would "
+        "inherit the id.",
+    )
+    min_iou: float = setting(
+        0.3,
+        "Smallest box overlap (intersection over union) at which a face may continue "
+        "a track. 0.3: between consecutive frames a face overlaps its last box far "
+        "more than this, while neighbouring faces in a group rarely overlap each "
+        "other this much.",
+    )
+    max_keypoint_distance: float = setting(
+        0.6,
+        "Largest mean distance of the five landmarks from the track's last ones, in "
+        "face widths, at which a face may continue a track even without box overlap, "
+        "e.g. after a short occlusion during which the person moved. 0.6: less than "
+        "the gap between two people sitting side by side, more than a head moves in a "
+        "fraction of a second.",
+    )
 
     def __post_init__(self) -> None:
         _non_negative("grace_s", self.grace_s)
@@ -136,11 +248,30 @@ class TrackingConfig:
 
 @dataclass(frozen=True, slots=True)
 class MeshConfig:
-    """Whether and how often the 468-point face mesh runs for the fatigue cues."""
+    """Whether and how often the 468-point face mesh runs for the fatigue cues.
 
-    enabled: bool = True
-    every: int = 1
-    min_presence: float = 0.5
+    MediaPipe's 468-point face mesh, fitted inside each MTCNN box; the fatigue cues (eye and
+    mouth aspect ratios, blinks, PERCLOS, yawns, head pose) are read from it.
+    """
+
+    enabled: bool = setting(
+        True,
+        "false skips the mesh: no fatigue cues are stored and the forecaster, which "
+        "needs them, is off too. For slow machines that only want the emotion proxy.",
+    )
+    every: int = setting(
+        1,
+        "Fit the mesh every this many frames. 1: a blink closes the eyes for 100-400 "
+        "ms, only 3-12 frames at 30 frames/s, so skipping frames misses blinks and "
+        "biases PERCLOS.",
+    )
+    min_presence: float = setting(
+        0.5,
+        "Smallest face-presence probability (the mesh model's own face flag) at which "
+        "its landmarks are used. 0.5: the flag is a sigmoid; below even odds the crop "
+        "is more likely a background patch or a profile the mesh cannot fit than a "
+        "face.",
+    )
 
     def __post_init__(self) -> None:
         _require(self.every >= 1, "every must be at least 1")
@@ -149,88 +280,130 @@ class MeshConfig:
 
 @dataclass(frozen=True, slots=True)
 class FatigueConfig:
-    """Thresholds of the fatigue cues; every default carries its reason.
+    """Thresholds of the fatigue cues.
 
-    Ratios and rises are relative to the person's `Baseline` (or to the population
-    values below until one is known); durations are seconds of frame time.
+    Blinks, PERCLOS, yawns and looking away, read from the face mesh (docs/fatigue.md).
+    Ratios and rises are relative to the person's baseline: their open-eye EAR, resting
+    mouth (MAR) and neutral head pose, from `burnout-tui calibrate` when they have one,
+    otherwise learned from the first `calibration_s` seconds of each track, with the
+    population values below until then. Durations are seconds of frame time.
+    Heuristics from the drowsiness literature, not validated fatigue measures.
     """
 
-    calibration_s: float = 30.0
-    """Seconds at the start of a track that learn the person's baseline. 30: at 15-20
-    blinks a minute that holds 7-10 blinks, so the medians see mostly open eyes, and the
-    head settles into its usual position; much longer leaves a session on population
-    defaults for a long time. `math.inf` never calibrates."""
+    calibration_s: float = setting(
+        30.0,
+        "Seconds at the start of a track that learn the person's baseline. 30: at "
+        "15-20 blinks a minute that holds 7-10 blinks, so the medians see mostly open "
+        "eyes, and the head settles into its usual position; much longer leaves a "
+        "session on population defaults for a long time. `inf` (math.inf) never "
+        "calibrates.",
+    )
 
-    closed_ratio: float = 0.70
-    """Both eyes read closed below this share of the person's open-eye EAR. 0.70: the
-    mesh never lets the lids meet; on the shared clips fully closed eyes read 44-72 % of
-    the person's open value (median 53-60 %), while open eyes, squints included, stay
-    above 71 % in 99 % of frames."""
+    closed_ratio: float = setting(
+        0.70,
+        "Both eyes read closed below this share of the person's open-eye EAR. 0.70: "
+        "the mesh never lets the lids meet; on the shared clips fully closed eyes "
+        "read 44-72 % of the person's open value (median 53-60 %), while open eyes, "
+        "squints included, stay above 71 % in 99 % of frames.",
+    )
 
-    reopen_ratio: float = 0.80
-    """A closed eye counts as open again only above this share. 0.80: the gap to
-    `closed_ratio` is hysteresis, so landmark jitter around one threshold cannot split one
-    closure into two blinks; open eyes read above 83 % in 95 % of frames, so a normal
-    reopening ends the closure."""
+    reopen_ratio: float = setting(
+        0.80,
+        "A closed eye counts as open again only above this share. 0.80: the gap to "
+        "`closed_ratio` is hysteresis, so landmark jitter around one threshold cannot "
+        "split one closure into two blinks; open eyes read above 83 % in 95 % of "
+        "frames, so a normal reopening ends the closure.",
+    )
 
-    max_blink_s: float = 0.5
-    """A closure counts as a blink when its closed span (first to last closed frame) is
-    no longer than this. 0.5: blinks last 100-400 ms; closures beyond 500 ms are the "long
-    closures" of drowsiness research and count towards PERCLOS only."""
+    max_blink_s: float = setting(
+        0.5,
+        "A closure counts as a blink when its closed span (first to last closed "
+        "frame) is no longer than this. 0.5: blinks last 100-400 ms; closures beyond "
+        '500 ms are the "long closures" of drowsiness research and count towards '
+        "PERCLOS only.",
+    )
 
-    yawn_mar_rise: float = 0.30
-    """The mouth counts as gaping when MAR exceeds the resting MAR by this much. 0.30:
-    above most speech (within 0.35 of rest in 90 % of a talking clip's frames), below a
-    wide-open mouth (0.5-0.85 at its widest on the shared clips)."""
+    yawn_mar_rise: float = setting(
+        0.30,
+        "The mouth counts as gaping when MAR exceeds the resting MAR by this much. "
+        "0.30: above most speech (within 0.35 of rest in 90 % of a talking clip's "
+        "frames), below a wide-open mouth (0.5-0.85 at its widest on the shared "
+        "clips).",
+    )
 
-    yawn_release_rise: float = 0.20
-    """A gape ends only when MAR falls below rest plus this. 0.20: hysteresis, so the
-    mouth wavering during one yawn does not split it in two."""
+    yawn_release_rise: float = setting(
+        0.20,
+        "A gape ends only when MAR falls below rest plus this. 0.20: hysteresis, so "
+        "the mouth wavering during one yawn does not split it in two.",
+    )
 
-    min_yawn_s: float = 2.0
-    """A gape held this long is a yawn; the yawn event is on the frame it reaches this
-    length. 2.0: longer than the gapes of speech, laughter and surprise (at most 1.8 s on
-    the shared clips), well inside a yawn, which lasts about 6 s (Provine, 1986)."""
+    min_yawn_s: float = setting(
+        2.0,
+        "A gape held this long is a yawn; the yawn event is on the frame it reaches "
+        "this length. 2.0: longer than the gapes of speech, laughter and surprise (at "
+        "most 1.8 s on the shared clips), well inside a yawn, which lasts about 6 s "
+        "(Provine, 1986).",
+    )
 
-    yaw_away_deg: float = 25.0
-    """Looking away when the head turns more than this from its neutral yaw. 25: a laptop
-    or monitor spans about ±15-20° at a normal viewing distance, and people reach its edges
-    with the eyes and a small head turn; beyond 25° the face is turned off the screen."""
+    yaw_away_deg: float = setting(
+        25.0,
+        "Looking away when the head turns more than this from its neutral yaw. 25: a "
+        "laptop or monitor spans about ±15-20° at a normal viewing distance, and "
+        "people reach its edges with the eyes and a small head turn; beyond 25° the "
+        "face is turned off the screen.",
+    )
 
-    pitch_away_deg: float = 20.0
-    """Looking away when the head tilts more than this up or down from neutral. 20: less
-    room than yaw because screens are wider than tall; looking down at a desk or phone
-    takes 20° or more. Lowered lids while looking down would also read as closed eyes,
-    which is one reason eyes are not judged while looking away."""
+    pitch_away_deg: float = setting(
+        20.0,
+        "Looking away when the head tilts more than this up or down from neutral. 20: "
+        "less room than yaw because screens are wider than tall; looking down at a "
+        "desk or phone takes 20° or more. Lowered lids while looking down would also "
+        "read as closed eyes, which is one reason eyes are not judged while looking "
+        "away.",
+    )
 
-    away_hysteresis_deg: float = 5.0
-    """Looking away ends only once both angles are this far back inside their limits.
-    5: the mesh's pose moves 0.4-0.7° from frame to frame (median) and up to 1.3-2.6°
-    (95th percentile) on the shared clips, so a head held near a limit does not flicker
-    between away and back."""
+    away_hysteresis_deg: float = setting(
+        5.0,
+        "Looking away ends only once both angles are this far back inside their "
+        "limits. 5: the mesh's pose moves 0.4-0.7° from frame to frame (median) and "
+        "up to 1.3-2.6° (95th percentile) on the shared clips, so a head held near a "
+        "limit does not flicker between away and back.",
+    )
 
-    window_s: float = 60.0
-    """Sliding window of PERCLOS and the blink rate. 60: PERCLOS (Wierwille et al., 1994)
-    is usually reported per minute, and a minute holds enough blinks (15-20) for a rate."""
+    window_s: float = setting(
+        60.0,
+        "Sliding window of PERCLOS and the blink rate. 60: PERCLOS (Wierwille et al., "
+        "1994) is usually reported per minute, and a minute holds enough blinks "
+        "(15-20) for a rate.",
+    )
 
-    min_rate_s: float = 10.0
-    """The blink rate is NaN until the window holds this much observed time. 10: at 15-20
-    blinks a minute that is about 3 blinks; a shorter span turns one blink more or less
-    into a jump of 6+ blinks a minute."""
+    min_rate_s: float = setting(
+        10.0,
+        "The blink rate is NaN until the window holds this much observed time. 10: at "
+        "15-20 blinks a minute that is about 3 blinks; a shorter span turns one blink "
+        "more or less into a jump of 6+ blinks a minute.",
+    )
 
-    max_gap_s: float = 0.5
-    """Longest time one measured frame stands for. 0.5: covers frames the mesh skips on
-    its schedule and short capture stalls, yet a face lost for seconds is not filled in
-    with its last eye state, and a closure that spans a longer gap is dropped."""
+    max_gap_s: float = setting(
+        0.5,
+        "Longest time one measured frame stands for. 0.5: covers frames the mesh "
+        "skips on its schedule and short capture stalls, yet a face lost for seconds "
+        "is not filled in with its last eye state, and a closure that spans a longer "
+        "gap is dropped.",
+    )
 
-    population_ear_open: float = 0.28
-    """Open-eye EAR used until calibration. 0.28: the middle of the open-eye values the
-    mesh gives on the shared clips (0.27-0.33 from person to person), and of the size
-    reported for open eyes on dlib's 68 points (about 0.3)."""
+    population_ear_open: float = setting(
+        0.28,
+        "Open-eye EAR used until calibration. 0.28: the middle of the open-eye values "
+        "the mesh gives on the shared clips (0.27-0.33 from person to person), and of "
+        "the size reported for open eyes on dlib's 68 points (about 0.3).",
+    )
 
-    population_mar_rest: float = 0.05
-    """Resting MAR used until calibration. 0.05: closed lips read 0.01-0.05 on the mesh,
-    so the gape threshold starts at 0.35, above most speech."""
+    population_mar_rest: float = setting(
+        0.05,
+        "Resting MAR used until calibration. 0.05: closed lips read 0.01-0.05 on the "
+        "mesh, so the gape threshold starts at 0.35, above most speech.",
+    )
 
     def __post_init__(self) -> None:
         # calibration_s may be infinite: `math.inf` never calibrates.
@@ -262,17 +435,41 @@ class FatigueConfig:
 
 @dataclass(frozen=True, slots=True)
 class ForecastConfig:
-    """The LSTM forecast of the rolling score."""
+    """The LSTM forecast of the rolling score.
 
-    enabled: bool = True
+    An LSTM over the last 30 frames of emotion probabilities and fatigue cues forecasts the
+    rolling score a few seconds ahead (models/README.md: horizon, training, accuracy).
+    `burnout-tui train --user NAME` makes a personal copy that replaces the shipped model
+    for that user when it forecasts their held-back sessions better.
+    """
+
+    enabled: bool = setting(
+        True,
+        "false: no forecast is computed or stored.",
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class CalibrationConfig:
-    """The baseline session recorded by `burnout-tui calibrate`."""
+    """The baseline session recorded by `burnout-tui calibrate`.
 
-    seconds: float = 60.0
-    min_score_std: float = 0.05
+    `burnout-tui calibrate --user NAME` records a baseline session; later scores of that
+    user are shown beside the raw score as z-scores against it, and its eye, mouth and head
+    statistics seed the fatigue thresholds from the first frame.
+    """
+
+    seconds: float = setting(
+        60.0,
+        "Length of a calibration session, in seconds (at least 5). 60: enough "
+        "rolling-score windows (one a second) for a stable mean and spread, and the "
+        "60 s PERCLOS window fills.",
+    )
+    min_score_std: float = setting(
+        0.05,
+        "Floor for the baseline's spread of the rolling score when normalising. 0.05 "
+        "(on the frame-score scale, about 2 % of the 0-100 % proxy): a very steady "
+        "baseline would otherwise turn tiny changes into huge z-scores.",
+    )
 
     def __post_init__(self) -> None:
         _require(
@@ -288,11 +485,34 @@ class CalibrationConfig:
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
     """Where sessions are stored, how long rows may wait before being written, and
-    whether a new database is encrypted."""
+    whether a new database is encrypted.
+    """
 
-    path: str = "sessions.duckdb"
-    flush_interval_s: float = 0.5
-    encrypt: bool = False
+    path: str = setting(
+        "sessions.duckdb",
+        "DuckDB file holding users, sessions, frames, markers and surveys, relative "
+        "to the working directory. Overridden by --db and BURNOUT_TUI_DB. Created "
+        "with mode 0600: it holds health-related data.",
+    )
+    flush_interval_s: float = setting(
+        0.5,
+        "Longest time, in seconds, a frame row waits in memory before it is written. "
+        "0.5: rows show up in history views and other readers within half a second, "
+        "and one insert per half second costs nothing next to the frame pipeline. At "
+        "most 1.0.",
+    )
+    encrypt: bool = setting(
+        False,
+        "true: a database created from now on is encrypted (AES-256, DuckDB's own "
+        "encryption), as with --encrypt, so a copied or stolen file reveals nothing "
+        "without its key. The key comes from BURNOUT_TUI_KEY, else the system keyring "
+        '(the optional `keyring` package; service "burnout-tui", username the '
+        "database's absolute path), else a prompt on a terminal. An existing "
+        "encrypted database is always recognised from its header; with true, an "
+        "existing unencrypted one is refused for writing rather than filled with more "
+        "data in the clear. false by default: a lost key loses the data, so it is a "
+        "choice.",
+    )
 
     def __post_init__(self) -> None:
         _require(bool(self.path), "path must not be empty")

@@ -35,7 +35,6 @@ import glob
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -331,7 +330,3 @@ def _parquet_columns(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def exported_files(dest: Path) -> Iterable[Path]:
-    return sorted(dest.rglob(f"*{PARQUET_SUFFIX}"))

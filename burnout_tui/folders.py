@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PRIVATE_DIR_MODE = 0o700
+from burnout_tui.file_modes import PRIVATE_DIR_MODE
 
 
 def make_private_dirs(folder: Path) -> list[Path]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from burnout_tui import config as config_module
 from burnout_tui.config import (
+    REASON,
     Config,
     ConfigError,
     ScoringConfig,
@@ -17,6 +19,7 @@ from burnout_tui.config import (
     default_config_text,
     load_config,
 )
+from burnout_tui.config_file import render_default_config
 from burnout_tui.errors import UserError
 
 if sys.version_info >= (3, 11):
@@ -159,3 +162,16 @@ def test_missing_explicit_file(workdir: Path) -> None:
 
 def test_to_dict_is_json(workdir: Path) -> None:
     assert json.loads(json.dumps(Config().to_dict()))["scoring"]["alpha"] == 1.0
+
+
+def test_default_file_is_generated_from_the_dataclasses() -> None:
+    """Defaults and reasons are written once, in config.py; the shipped file is their
+    rendering. On failure run `python -m tools.write_default_config` and commit."""
+    assert default_config_text() == render_default_config()
+
+
+def test_every_setting_has_a_reason() -> None:
+    for name, section in Config().to_dict().items():
+        for item in fields(getattr(Config(), name)):
+            assert item.metadata.get(REASON), f"{name}.{item.name}"
+        assert section

@@ -21,6 +21,7 @@ from burnout_tui.scoring.fatigue import (
     baseline_from_measures,
     population_baseline,
 )
+from burnout_tui.store.fatigue import session_fatigue
 from burnout_tui.vision.canonical_face import NUM_LANDMARKS, POSE_LANDMARKS, POSE_MODEL
 from burnout_tui.vision.fatigue import (
     EYE_LEFT,
@@ -35,6 +36,7 @@ from burnout_tui.vision.fatigue import (
     mouth_aspect_ratio,
     rotation_matrix,
 )
+from tests.fatigue_view import stored_session, view_row, view_summary
 
 FRAME = (640, 480)
 FPS = 30.0
@@ -208,10 +210,18 @@ def _tracker(settings: FatigueConfig = SETTINGS) -> FatigueTracker:
     return FatigueTracker(settings, BASELINE)
 
 
+def _stamped(
+    frames: Sequence[FatigueFrame | None], start: float = 0.0, dt: float = DT
+) -> list[tuple[float, FatigueFrame | None]]:
+    """`_feed`'s frames with the timestamps they were pushed at, as the store keeps them."""
+    return [(start + i * dt, frame) for i, frame in enumerate(frames)]
+
+
 def test_no_measures_gives_no_frame_and_changes_nothing() -> None:
     tracker = _tracker()
-    assert tracker.push(0.0, None) is None
-    assert tracker.summary().seconds == 0.0
+    frame = tracker.push(0.0, None)
+    assert frame is None
+    assert view_summary([(0.0, frame)]) is None  # a face without cues: nothing observed
 
 
 def test_one_blink_is_one_event_on_the_reopening_frame() -> None:
@@ -294,13 +304,18 @@ def test_perclos_weighs_time_not_frames() -> None:
 
 
 def test_gaps_beyond_max_gap_count_as_unobserved() -> None:
+    """The tracker's window counts a gap as max_gap_s; the session summary (the view)
+    spans first to last stored frame, gap included, as docs/views.md defines `seconds`."""
     tracker = _tracker()
-    tracker.push(0.0, _ratio(1.0))
-    tracker.push(0.1, _ratio(1.0))
-    frame = tracker.push(5.1, _ratio(0.3))  # stands for max_gap_s, not 5 s
+    stamps = (0.0, 0.1, 5.1)
+    frames = [
+        tracker.push(ts, _ratio(share)) for ts, share in zip(stamps, (1.0, 1.0, 0.3), strict=True)
+    ]
+    frame = frames[-1]  # stands for max_gap_s, not 5 s
     assert frame is not None
     assert frame.perclos == pytest.approx(SETTINGS.max_gap_s / (0.1 + SETTINGS.max_gap_s))
-    assert tracker.summary().seconds == pytest.approx(0.1 + SETTINGS.max_gap_s)
+    summary = view_summary(zip(stamps, frames, strict=True))
+    assert summary is not None and summary.seconds == pytest.approx(stamps[-1] - stamps[0])
 
 
 def test_perclos_window_slides_by_timestamps() -> None:
@@ -309,12 +324,17 @@ def test_perclos_window_slides_by_timestamps() -> None:
     stamps = np.cumsum(np.tile([0.02, 0.05, 0.11], 200))  # irregular, ~36 s in all
     closed_until = 5.0
     frame = None
+    stored: list[tuple[float, FatigueFrame | None]] = []
     for ts in stamps:
         frame = tracker.push(float(ts), _ratio(0.3 if ts < closed_until else 1.0))
+        stored.append((float(ts), frame))
         if closed_until + settings.window_s + 0.2 < ts:
             assert frame is not None and frame.perclos == 0.0
     assert frame is not None
-    assert tracker.summary().perclos == pytest.approx(
+    # The view weighs rows, not time; the spacing repeats every 3 frames, so the closed
+    # share of rows is the closed share of time to within the tolerance.
+    summary = view_summary(stored)
+    assert summary is not None and summary.perclos == pytest.approx(
         (closed_until - stamps[0]) / (stamps[-1] - stamps[0]), abs=0.01
     )
 
@@ -335,7 +355,8 @@ def test_blink_rate_over_the_window() -> None:
     assert all(math.isnan(f.blink_rate) for t, f in frames if t < settings.min_rate_s - 0.1)
     late = [f.blink_rate for t, f in frames if t > settings.window_s + 5.0]
     assert np.mean(late) == pytest.approx(15.0, rel=0.1)
-    summary = tracker.summary()
+    summary = view_summary(frames)
+    assert summary is not None
     assert summary.blinks == 30
     assert summary.blinks_per_min == pytest.approx(60.0 * 30 / summary.seconds)
 
@@ -350,7 +371,9 @@ def test_yawn_needs_min_duration_and_fires_once() -> None:
         mars = [gape] * count + [BASELINE.mar_rest] * 3
         frames = [tracker.push(t, _m(mar=m)) for t, m in zip(stamps, mars, strict=True)]
         yawns = [i for i, f in enumerate(frames) if f is not None and f.yawn]
-        assert len(yawns) == expected == tracker.summary().yawns
+        summary = view_summary(zip(stamps, frames, strict=True))
+        assert summary is not None
+        assert len(yawns) == expected == summary.yawns
         if expected:
             assert yawns == [20]  # the frame at which the gape reached 2.0 s
 
@@ -383,7 +406,10 @@ def test_eyes_are_not_judged_while_looking_away() -> None:
     frames = _feed(tracker, [_m(), *[_m(0.3 * EAR_OPEN, yaw=40.0)] * 10, _m()])
     assert not any(f.eyes_closed or f.blink for f in frames)
     assert frames[-1].perclos == 0.0
-    assert tracker.summary().looking_away_share == pytest.approx(10 / 11)
+    # The view weighs rows: 10 of 12 looked away (by time, 10 of the 11 intervals).
+    summary = view_summary(_stamped(frames))
+    assert summary is not None and summary.looking_away_share == pytest.approx(10 / 12)
+    assert summary.perclos == 0.0
 
 
 def test_calibration_switches_thresholds() -> None:
@@ -449,22 +475,31 @@ def test_summary_of_a_session() -> None:
     gape = _m(mar=0.6)
     blink = [_ratio(0.3)] * 3
     stream = [_m()] * 30 + blink + [_m()] * 30 + [gape] * 20 + [_m(yaw=50.0)] * 16 + [_m()]
-    _feed(tracker, stream)
-    summary = tracker.summary()
+    summary = view_summary(_stamped(_feed(tracker, stream)))
+    assert summary is not None
     assert summary.blinks == 1
     assert summary.yawns == 1
     assert summary.seconds == pytest.approx((len(stream) - 1) * DT)
     assert summary.blinks_per_min == pytest.approx(60.0 / summary.seconds)
-    judged = len(stream) - 1 - 16
-    assert summary.perclos == pytest.approx(3 / judged)
-    assert summary.looking_away_share == pytest.approx(16 / (len(stream) - 1))
+    # The view weighs rows, each once: the 3 closed rows and the 16 looking away among all
+    # 100 (the tracker's window instead weighs time and leaves looking-away time unjudged).
+    assert summary.perclos == pytest.approx(3 / len(stream))
+    assert summary.looking_away_share == pytest.approx(16 / len(stream))
 
 
-def test_empty_summary_is_nan_not_zero() -> None:
-    summary = _tracker().summary()
-    assert summary.blinks == summary.yawns == 0
-    assert math.isnan(summary.perclos) and math.isnan(summary.blinks_per_min)
-    assert math.isnan(summary.looking_away_share)
+def test_empty_summary_is_null_not_zero() -> None:
+    """A track stored without any cues (a face whose mesh never fitted): the product, which
+    reads only tracks with cues, has no summary at all, and the view's row is NULL (read
+    as None) where the tracker's totals were NaN; its counts are NULL too rather than 0
+    (DuckDB's count_if over NULLs only), so nothing reads as "observed, none seen"."""
+    con, session_id = stored_session([(0.0, None)])
+    try:
+        blinks, yawns, perclos, rate, away, _ = view_row(con, session_id) or ()
+        assert session_fatigue(con, session_id) == []
+    finally:
+        con.close()
+    assert blinks is None and yawns is None
+    assert perclos is None and rate is None and away is None
 
 
 def test_timestamps_must_not_go_back() -> None:

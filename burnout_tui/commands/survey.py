@@ -13,7 +13,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.store import open_database, repository
 from burnout_tui.store.surveys import record_survey
@@ -72,7 +71,7 @@ def _check_session(db: object, session_id: int) -> None:
 
 
 def survey_command(
-    config: Config,
+    encrypt: bool,
     db_path: Path,
     instrument_id: str,
     user: str,
@@ -83,7 +82,7 @@ def survey_command(
     instrument = find_instrument(instrument_id)
     result = score(instrument, parse_answers(answers_text))
     created = not db_path.exists()
-    con = open_database(db_path, encrypt=config.store.encrypt)
+    con = open_database(db_path, encrypt=encrypt)
     try:
         if session_id is not None:
             _check_session(con, session_id)

@@ -20,7 +20,6 @@ from rich.console import Console
 from rich.table import Table
 
 from burnout_tui import EMOTIONS
-from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.export import open_read_only
 from burnout_tui.forecast.dataset import Samples, concat_samples, make_samples
@@ -93,7 +92,7 @@ def split_sessions(sessions: list[Samples]) -> tuple[Samples, Samples]:
     return concat_samples(sessions[:-held]), concat_samples(sessions[-held:])
 
 
-def train_command(config: Config, user: str, path: Path, as_json: bool) -> None:
+def train_command(user: str, path: Path, as_json: bool) -> None:
     con = open_read_only(path)
     try:
         known = con.execute("SELECT count(*) FROM users WHERE name = ?", [user]).fetchone()

@@ -28,6 +28,7 @@ import numpy.typing as npt
 import onnx
 from onnx import numpy_helper
 
+from burnout_tui.file_modes import PRIVATE_DIR_MODE
 from burnout_tui.forecast.dataset import Samples
 from burnout_tui.forecast.model import HEAD_BIAS, HEAD_WEIGHT, MODEL_FILENAME, Forecaster
 from burnout_tui.models_dir import model_path
@@ -51,9 +52,6 @@ MIN_TRAIN_SAMPLES = 100
 """Fewer windows than about three times the head's 33 parameters is too little to fit."""
 
 FloatArray = npt.NDArray[np.float64]
-
-PRIVATE_DIR_MODE = 0o700
-"""A personal model is derived from one person's biometric rows: private like the database."""
 
 
 class NotEnoughDataError(ValueError):

@@ -36,6 +36,10 @@ FATIGUE_INPUTS: tuple[str, ...] = (
 )
 """The `FatigueFrame` fields the model reads, by their field (and store column) names.
 
+Written out rather than computed from the fields because the order is part of every
+trained model file (its recorded feature list must match, `forecast.model`), as a
+migration is part of every database; a test checks that each name is a stored field.
+
 The continuous per-frame cues (eye and mouth openness, head pose) carry the moment-to-moment
 state; `perclos` and `blink_rate` carry the slow trend over the last minute; `looking_away`
 marks frames whose expression the emotion model sees poorly. Left out: `eyes_closed`,

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from burnout_tui.config import FatigueConfig
+from burnout_tui.scoring.fatigue_frame import FatigueFrame as FatigueFrame
 from burnout_tui.vision.fatigue import MeshMeasures
 
 MAR_REST_PERCENTILE = 25.0
@@ -131,52 +132,6 @@ def baseline_from_measures(
 
 
 @dataclass(frozen=True, slots=True)
-class FatigueFrame:
-    """The fatigue cues of one measured frame of one person.
-
-    The six measures are the frame's own (`MeshMeasures`; angles in degrees, not relative
-    to the baseline). `eyes_closed`: both eyes read below `closed_ratio` of the open EAR
-    on this frame (False while looking away, when the eyes are not judged). `blink`: a
-    closure of at most `max_blink_s` ended on this frame (the eyes reopened). `yawn`: a
-    gape reached `min_yawn_s` on this frame, the first frame it is known to be a yawn, once
-    per gape. `looking_away`: the head is turned beyond the limits from the neutral pose.
-    `blink_rate`: blinks per minute of observed time in the sliding window, NaN until it
-    holds `min_rate_s`. `perclos`: share of the window's eye-judged time with the eyes
-    closed, 0-1 (0 while the window holds no judged time). `calibrated`: thresholds come
-    from the person's baseline rather than population defaults.
-    """
-
-    ear_left: float
-    ear_right: float
-    mar: float
-    head_yaw: float
-    head_pitch: float
-    head_roll: float
-    eyes_closed: bool
-    blink: bool
-    yawn: bool
-    looking_away: bool
-    blink_rate: float
-    perclos: float
-    calibrated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class FatigueSummary:
-    """A whole track's cues. `seconds` is observed time (each measured frame's interval,
-    capped at `max_gap_s`), the base of `blinks_per_min`; `perclos` is the share of
-    eye-judged time with the eyes closed and `looking_away_share` the share of posed time
-    spent looking away. Shares and the rate are NaN when nothing was observed."""
-
-    blinks: int
-    blinks_per_min: float
-    perclos: float
-    yawns: int
-    looking_away_share: float
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
 class _Sample:
     """One frame's contribution to the sliding window, in seconds."""
 
@@ -234,7 +189,10 @@ class _MouthState:
 
 
 class FatigueTracker:
-    """Per-person fatigue state: calibration, event hysteresis, sliding windows, totals.
+    """Per-person fatigue state: calibration, event hysteresis, sliding windows.
+
+    It keeps no session totals: a session's summary is `v_session_fatigue` over the stored
+    frames (`store.fatigue.session_fatigue`), its one definition.
 
     Feed every frame of the track in time order with `push`; a frame without measures
     (no face, mesh skipped or doubted) may be pushed as None and changes nothing.
@@ -253,9 +211,6 @@ class FatigueTracker:
         self._window: deque[_Sample] = deque()
         self._window_blinks: deque[float] = deque()
         self._observed = self._judged = self._closed = 0.0
-        self._total_observed = self._total_judged = self._total_closed = 0.0
-        self._total_posed = self._total_away = 0.0
-        self._blinks = self._yawns = 0
 
     @property
     def baseline(self) -> Baseline:
@@ -326,11 +281,6 @@ class FatigueTracker:
             _Sample(ts, weight, weight if judged else 0.0, weight if eyes_closed else 0.0),
             blink,
         )
-        self._blinks += int(blink)
-        self._yawns += int(yawn)
-        if _finite(measures.head_yaw, measures.head_pitch):
-            self._total_posed += weight
-            self._total_away += weight if away else 0.0
         return FatigueFrame(
             ear_left=measures.ear_left,
             ear_right=measures.ear_right,
@@ -348,14 +298,11 @@ class FatigueTracker:
         )
 
     def _add(self, sample: _Sample, blink: bool) -> None:
-        """Slide the window to end at `sample` and count it in the session totals."""
+        """Slide the window to end at `sample`."""
         self._window.append(sample)
         self._observed += sample.observed
         self._judged += sample.eyes_judged
         self._closed += sample.eyes_closed
-        self._total_observed += sample.observed
-        self._total_judged += sample.eyes_judged
-        self._total_closed += sample.eyes_closed
         if blink:
             self._window_blinks.append(sample.ts)
         start = sample.ts - self.settings.window_s
@@ -376,19 +323,3 @@ class FatigueTracker:
         if self._observed < max(self.settings.min_rate_s, SUM_EPSILON_S):
             return math.nan
         return 60.0 * len(self._window_blinks) / self._observed
-
-    def summary(self) -> FatigueSummary:
-        """Totals over everything pushed so far."""
-        seconds = self._total_observed
-        return FatigueSummary(
-            blinks=self._blinks,
-            blinks_per_min=60.0 * self._blinks / seconds if seconds > 0.0 else math.nan,
-            perclos=(
-                self._total_closed / self._total_judged if self._total_judged > 0.0 else math.nan
-            ),
-            yawns=self._yawns,
-            looking_away_share=(
-                self._total_away / self._total_posed if self._total_posed > 0.0 else math.nan
-            ),
-            seconds=seconds,
-        )

@@ -31,14 +31,23 @@ SELECT
     stddev_pop(rolling_score) FILTER (WHERE position >= $window) AS score_std,
     list([ear_left, ear_right, mar, head_yaw, head_pitch, head_roll] ORDER BY position)
         FILTER (WHERE ear_left IS NOT NULL) AS measures,
-    60.0 * count_if(blink) / nullif(max(ts) FILTER (WHERE blink IS NOT NULL)
-        - min(ts) FILTER (WHERE blink IS NOT NULL), 0) AS blink_rate,
-    avg(CAST(eyes_closed AS DOUBLE)) AS perclos
+    (
+        SELECT any_value(fatigue.blinks_per_min)
+        FROM v_session_fatigue AS fatigue
+        WHERE fatigue.session_id = $session AND fatigue.track_id = $track
+    ) AS blink_rate,
+    (
+        SELECT any_value(fatigue.perclos)
+        FROM v_session_fatigue AS fatigue
+        WHERE fatigue.session_id = $session AND fatigue.track_id = $track
+    ) AS perclos
 FROM ordered
 """
 """Score statistics skip the first `window - 1` frames, whose rolling score covers fewer
-frames than later ones and so swings more. The eye, mouth and head baseline comes from
-the session's mesh measures by the same rule the live tracker calibrates with."""
+frames than later ones and so swings more. The blink rate and PERCLOS are the session's
+fatigue summary, `v_session_fatigue` (its one definition), for the baseline's track. The
+eye, mouth and head baseline comes from the session's mesh measures by the same rule the
+live tracker calibrates with."""
 
 
 def save_calibration(

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from burnout_tui.file_modes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, PRIVATE_UMASK
 from burnout_tui.store.connect import IN_MEMORY, attach_store
 from burnout_tui.store.errors import StoreError as StoreError
 from burnout_tui.store.file_kind import inspect_store_file
@@ -33,9 +34,6 @@ from burnout_tui.store.keys import StoreKeyError, database_key
 from burnout_tui.store.recovery import recover_interrupted
 from burnout_tui.store.schema import MIGRATIONS
 
-PRIVATE_UMASK = 0o077
-PRIVATE_MODE = 0o600
-PRIVATE_DIR_MODE = 0o700
 WAL_SUFFIX = ".wal"
 
 _LOCKED = "Could not set lock on file"
@@ -107,7 +105,7 @@ def restrict_permissions(path: Path) -> None:
     """chmod 0600 the database and its WAL, where they exist."""
     for file in (path, wal_path(path)):
         try:
-            os.chmod(file, PRIVATE_MODE)
+            os.chmod(file, PRIVATE_FILE_MODE)
         except FileNotFoundError:
             continue
         except OSError as error:

@@ -30,10 +30,9 @@ from typing import Any
 
 import duckdb
 
+from burnout_tui.file_modes import PRIVATE_FILE_MODE, PRIVATE_UMASK
 from burnout_tui.store.connect import sql_string
 from burnout_tui.store.database import (
-    PRIVATE_MODE,
-    PRIVATE_UMASK,
     StoreError,
     first_line,
     open_database,
@@ -332,7 +331,7 @@ def _rebuild(con: duckdb.DuckDBPyConnection, path: Path, key: str | None) -> Non
         finally:
             con.execute(f"USE {_identifier(source)}")
             con.execute(f"DETACH {REBUILD_ALIAS}")
-        os.chmod(target, PRIVATE_MODE)
+        os.chmod(target, PRIVATE_FILE_MODE)
         _fsync(target)
         if wal_path(target).exists():
             raise StoreError(f"{wal_path(target)} was left behind by DuckDB")

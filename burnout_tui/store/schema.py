@@ -7,8 +7,11 @@ for a new per-face feature that is one line,
     "ALTER TABLE frames ADD COLUMN new_feature DOUBLE;",
 
 plus a field of the same name on `FrameRow` (the writer inserts by column name, so
-column order never matters). The SQL is written out literally instead of being generated
-from constants such as EMOTIONS, so editing a constant can never rewrite history.
+column order never matters). A new fatigue cue is a field of `FatigueFrame`, whose fields
+are the one definition of the fatigue column names (`FATIGUE_COLUMNS`); a test checks
+that the migrated `frames` table has every one of them, with the field's type. The SQL
+is written out literally instead of being generated from constants such as EMOTIONS, so
+editing a constant can never rewrite history.
 
 Design notes:
 - Timestamps are TIMESTAMP (no zone) in UTC.
@@ -49,25 +52,9 @@ Design notes:
 from __future__ import annotations
 
 from burnout_tui import EMOTIONS, FEATURE_NAMES
+from burnout_tui.scoring.fatigue_frame import FATIGUE_COLUMNS as FATIGUE_COLUMNS
 
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{name}" for name in EMOTIONS)
-
-FATIGUE_COLUMNS: tuple[str, ...] = (
-    "ear_left",
-    "ear_right",
-    "mar",
-    "head_yaw",
-    "head_pitch",
-    "head_roll",
-    "eyes_closed",
-    "blink",
-    "yawn",
-    "looking_away",
-    "blink_rate",
-    "perclos",
-)
-"""Stored names of the per-frame fatigue cues: the fields of `FatigueFrame`, which the
-forecaster's `train` command reads back to rebuild its input sequences."""
 
 FEATURE_COLUMNS: tuple[str, ...] = FEATURE_NAMES
 """Stored names of the per-face geometry features, in the order of the feature vector.

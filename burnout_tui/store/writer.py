@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from burnout_tui.config import StoreConfig
+from burnout_tui.file_modes import PRIVATE_FILE_MODE
 from burnout_tui.store.connect import store_cursor
 from burnout_tui.store.database import StoreError, first_line
 from burnout_tui.store.rows import FrameRow
@@ -46,8 +47,6 @@ it has committed so far, one number a line. A test that kills the process with S
 cannot read the database while the process holds it (DuckDB's lock), so this is how it
 learns which rows the writer had acknowledged: each line is written only after its
 INSERT returned, i.e. committed, so every row it counts must survive the kill."""
-
-FLUSH_LOG_MODE = 0o600
 
 _BATCH_NAME = "frame_batch"
 _INSERT = f"INSERT INTO frames BY NAME SELECT * FROM {_BATCH_NAME}"
@@ -114,7 +113,7 @@ class FrameWriter:
         self._flush_log = (
             None
             if not log
-            else os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FLUSH_LOG_MODE)
+            else os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE)
         )
         self._thread = threading.Thread(target=self._run, name="frame-writer", daemon=True)
         self._thread.start()

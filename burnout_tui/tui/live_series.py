@@ -57,24 +57,35 @@ class ScoreLog:
 
 
 class FatigueTally:
-    """Session counts of the fatigue events the tracker marks on single frames: the
-    tracker's own figures (blink rate, PERCLOS) cover only its last minute."""
+    """The session figures of `v_session_fatigue` the monitor shows, kept as it goes.
+
+    The view is the one definition of a session's fatigue summary; the monitor cannot read
+    it on every tick (the UI thread makes no database calls, rows reach the store up to a
+    flush interval late, and `--no-record` stores nothing), so this folds the same
+    aggregates over the same rows, one face row at a time: `yawns` is the view's
+    `count_if(yawn)`, `looking_away_share` its `avg(looking_away)` over the rows with cues
+    (a row without cues has NULL there, which avg skips). Nothing else is computed here;
+    a test feeds one stream to both and compares. The tracker's own figures (blink rate,
+    PERCLOS) cover only its last minute and are shown from the newest frame.
+    """
 
     def __init__(self) -> None:
-        self.mesh_frames = 0
+        self.cue_rows = 0
         self.yawns = 0
-        self.away_frames = 0
+        self.away_rows = 0
 
     def add(self, fatigue: FatigueFrame | None) -> None:
+        """Fold in one face row; None is a row without cues (no mesh fitted)."""
         if fatigue is None:
             return
-        self.mesh_frames += 1
+        self.cue_rows += 1
         self.yawns += fatigue.yawn
-        self.away_frames += fatigue.looking_away
+        self.away_rows += fatigue.looking_away
 
     @property
-    def away_share(self) -> float | None:
-        return self.away_frames / self.mesh_frames if self.mesh_frames else None
+    def looking_away_share(self) -> float | None:
+        """None (the view's NULL) before any row had cues."""
+        return self.away_rows / self.cue_rows if self.cue_rows else None
 
 
 class LiveSeries:

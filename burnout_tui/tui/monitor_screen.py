@@ -194,7 +194,7 @@ class MonitorScreen(Screen[None]):
         fatigue = series.fatigue
         self.query_one("#fatigue-line", Static).update(
             format_fatigue(
-                None if face is None else face.fatigue, fatigue.yawns, fatigue.away_share
+                None if face is None else face.fatigue, fatigue.yawns, fatigue.looking_away_share
             )
         )
         self.query_one("#burnout-panel").border_subtitle = format_forecast(

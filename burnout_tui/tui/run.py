@@ -7,31 +7,18 @@ app then runs in a child process the server starts for each browser tab.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.sources import parse_source
+from burnout_tui.tui.monitor_request import MonitorRequest
 
 
 class FinaliseError(UserError):
     """The session could not be closed cleanly; its rows may be incomplete."""
 
 
-def run_monitor(
-    config: Config,
-    source: str,
-    user: str,
-    db_path: Path,
-    fast: bool,
-    serve: bool,
-    *,
-    multi_user: bool = False,
-    record: Path | None = None,
-    host: str | None = None,
-    port: int | None = None,
-) -> None:
-    """Monitor `user` live from `source`, storing into `db_path`, until they quit.
+def run_monitor(request: MonitorRequest) -> None:
+    """Monitor `request.user` live from `request.source`, storing into `request.db`,
+    until they quit.
 
     With `multi_user` every face is tracked and shown on a grid, each under its own user;
     with `record` the video (faces included) is also written to that file.
@@ -45,42 +32,31 @@ def run_monitor(
     SIGTERM and SIGHUP quit like `q` (the session is saved and complete, the terminal
     restored, exit 0); after a hangup the vanished terminal's streams read and write
     /dev/null (see `burnout_tui.interrupts`). The same holds for each `--serve` child,
-    which runs this function too.
+    which runs this function too, with `request.for_child()`.
     """
-    spec = parse_source(source)
-    if serve:
+    spec = parse_source(request.source)
+    if request.serve:
         from burnout_tui.tui.serve import serve_monitor
-        from burnout_tui.tui.serve_access import DEFAULT_PORT
 
-        serve_monitor(
-            config,
-            source,
-            user,
-            db_path,
-            fast,
-            host,
-            DEFAULT_PORT if port is None else port,
-            multi_user=multi_user,
-            record=record,
-        )
+        serve_monitor(request)
         return
-
     from burnout_tui.capture import CaptureWorker
     from burnout_tui.personal_models import load_forecaster
     from burnout_tui.store import open_database
     from burnout_tui.tui.app import MonitorApp
 
-    con = open_database(db_path, encrypt=config.store.encrypt)
+    config, multi_user = request.config, request.multi_user
+    con = open_database(request.db, encrypt=config.store.encrypt)
     try:
         worker = CaptureWorker(
             spec,
             config,
             con,
-            user,
-            fast=fast,
+            request.user,
+            fast=request.fast,
             multi_user=multi_user,
-            record=record,
-            forecaster=load_forecaster(config, db_path, None if multi_user else user),
+            record=request.record,
+            forecaster=load_forecaster(config, request.db, None if multi_user else request.user),
         )
         app = MonitorApp(
             worker=worker, con=con, config=config, multi_user=multi_user, quit_on_signals=True

@@ -17,15 +17,12 @@ checks: any page the person visits could drive it.)
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import sys
-from pathlib import Path
-from typing import Any
 
-from burnout_tui.config import Config, config_from_table
 from burnout_tui.errors import UserError
+from burnout_tui.tui.monitor_request import MonitorRequest
 from burnout_tui.tui.serve_access import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -36,50 +33,23 @@ from burnout_tui.tui.serve_access import (
 )
 
 SERVE_ENV = "BURNOUT_TUI_SERVE"
-"""Environment variable carrying the child's arguments as JSON."""
+"""Environment variable carrying the child's `MonitorRequest` as JSON."""
 
 TITLE = "burnout-tui monitor"
 
 
-def child_payload(
-    config: Config,
-    source: str,
-    user: str,
-    db_path: Path,
-    fast: bool,
-    *,
-    multi_user: bool = False,
-    record: Path | None = None,
-) -> str:
-    payload: dict[str, Any] = {
-        "config": config.to_dict(),
-        "source": source,
-        "user": user,
-        "db": str(db_path.expanduser().resolve()),
-        "fast": fast,
-        "multi_user": multi_user,
-        "record": None if record is None else str(record.expanduser().resolve()),
-    }
-    return json.dumps(payload)
+def child_payload(request: MonitorRequest) -> str:
+    """What a served tab's process is given: the request it runs, as JSON (no token)."""
+    return request.for_child().to_json()
 
 
 def child_command() -> str:
     return shlex.join([sys.executable, "-m", "burnout_tui.tui"])
 
 
-def serve_monitor(
-    config: Config,
-    source: str,
-    user: str,
-    db_path: Path,
-    fast: bool,
-    host: str | None = None,
-    port: int = DEFAULT_PORT,
-    *,
-    multi_user: bool = False,
-    record: Path | None = None,
-) -> None:
-    """Serve the monitor on `host`:`port` (127.0.0.1 and 8000 unless given; port 0: any free).
+def serve_monitor(request: MonitorRequest) -> None:
+    """Serve the monitor on the request's `host`:`port` (127.0.0.1 and 8000 unless given;
+    port 0: any free).
 
     A `host` given explicitly that is not loopback gets a warning on stderr; a wildcard
     address, or one that cannot be bound, is a UserError before anything is served.
@@ -88,16 +58,14 @@ def serve_monitor(
         from burnout_tui.tui.serve_server import GuardedServer, bind
     except ImportError:
         raise UserError("--serve needs textual-serve: pip install textual-serve") from None
-    bind_host = DEFAULT_HOST if host is None else host
+    bind_host = DEFAULT_HOST if request.host is None else request.host
     check_bind_host(bind_host)
     warning = exposure_warning(bind_host)
     if warning is not None:
         sys.stderr.write(warning + "\n")
-    listener = bind(bind_host, port)
+    listener = bind(bind_host, DEFAULT_PORT if request.port is None else request.port)
     access = access_for(bind_host, listener.getsockname()[1], new_token())
-    os.environ[SERVE_ENV] = child_payload(
-        config, source, user, db_path, fast, multi_user=multi_user, record=record
-    )
+    os.environ[SERVE_ENV] = child_payload(request)
     GuardedServer(child_command(), access, TITLE).serve_on(listener, bind_host)
 
 
@@ -108,15 +76,4 @@ def run_child() -> None:
     encoded = os.environ.get(SERVE_ENV)
     if encoded is None:
         raise UserError(f"{SERVE_ENV} is unset: start this through `burnout-tui monitor --serve`")
-    payload = json.loads(encoded)
-    config = config_from_table(payload["config"], f"${SERVE_ENV}")
-    run_monitor(
-        config,
-        payload["source"],
-        payload["user"],
-        Path(payload["db"]),
-        payload["fast"],
-        serve=False,
-        multi_user=payload.get("multi_user", False),
-        record=None if payload.get("record") is None else Path(payload["record"]),
-    )
+    run_monitor(MonitorRequest.from_json(encoded, f"${SERVE_ENV}"))

@@ -31,8 +31,6 @@ MIN_CORRELATION_N = 3
 MIN_TREND_N = 3
 """A line through 2 points has no residual degrees of freedom, hence no interval."""
 
-DAYS_PER_WEEK = 7.0
-
 FloatArray = npt.NDArray[np.float64]
 
 

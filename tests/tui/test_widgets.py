@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shlex
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from burnout_tui.tui.formatting import (
     format_forecast,
     format_normalized,
 )
+from burnout_tui.tui.monitor_request import MonitorRequest
 from burnout_tui.tui.serve import SERVE_ENV, child_command, child_payload, run_child
 from burnout_tui.tui.widgets.choice_row import ChoiceRow
 from burnout_tui.tui.widgets.fixed_sparkline import PinnedSparklineRenderable, chart_columns
@@ -82,7 +84,8 @@ def test_serve_child_gets_the_parents_config_and_arguments(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = Config(levels=LevelsConfig(moderate=30.0, high=70.0))
-    payload = json.loads(child_payload(config, "demo", "alice", tmp_path / "s.duckdb", True))
+    request = MonitorRequest(config, "demo", "alice", tmp_path / "s.duckdb", fast=True)
+    payload = json.loads(child_payload(request))
     assert config_from_table(payload["config"], "test") == config
     assert payload["db"] == str((tmp_path / "s.duckdb").resolve())
     assert (payload["source"], payload["user"], payload["fast"]) == ("demo", "alice", True)
@@ -118,3 +121,55 @@ def test_forecast_and_baseline_labels() -> None:
     )
     assert format_normalized(None) == ""
     assert format_normalized(-1.26) == "z -1.3 vs baseline"
+
+
+def test_monitor_request_round_trips_for_the_served_child(tmp_path: Path) -> None:
+    """Every field reaches the child, paths absolute, as the terminal app (not a second
+    server); a field added to MonitorRequest travels without another signature."""
+    config = Config(levels=LevelsConfig(moderate=30.0, high=70.0))
+    request = MonitorRequest(
+        config,
+        "demo",
+        "alice",
+        Path("s.duckdb"),
+        fast=True,
+        multi_user=True,
+        record=tmp_path / "out.mp4",
+        serve=True,
+        host="127.0.0.1",
+        port=0,
+    )
+    child = MonitorRequest.from_json(child_payload(request), "test")
+    assert child == request.for_child()
+    assert child.db == Path("s.duckdb").resolve() and child.record == tmp_path / "out.mp4"
+    assert (child.serve, child.host, child.port) == (False, None, None)
+    assert (child.config, child.source, child.user, child.fast, child.multi_user) == (
+        config,
+        "demo",
+        "alice",
+        True,
+        True,
+    )
+
+
+def test_monitor_request_carries_no_token() -> None:
+    """The serve token stays in the server: no field can hold it."""
+    names = {item.name for item in fields(MonitorRequest)}
+    assert not any("token" in name for name in names)
+    payload = json.loads(child_payload(MonitorRequest(Config(), "demo", "ana", Path("x"))))
+    assert set(payload) == names
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[]", "JSON object"),
+        ("{", "not JSON"),
+        ('{"token": "x"}', "unknown fields token"),
+        ('{"source": 3}', "source has the wrong type"),
+        ('{"source": "demo", "user": "ana", "db": "x"}', "config"),
+    ],
+)
+def test_unreadable_monitor_request_is_one_line(text: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        MonitorRequest.from_json(text, "$BURNOUT_TUI_SERVE")
