@@ -138,7 +138,7 @@ def test_commands_use_no_network_and_leave_nothing_in_home(tmp_path: Path) -> No
                 "5,5,5",
                 "--db",
                 str(sqlite_db),
-            ),  # fmt: skip
+            ),
         ),
         (
             False,
