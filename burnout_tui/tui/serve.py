@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from burnout_tui.config import Config, config_from_table
+from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.tui.serve_access import (
     DEFAULT_HOST,
@@ -99,24 +99,3 @@ def serve_monitor(
         config, source, user, db_path, fast, multi_user=multi_user, record=record
     )
     GuardedServer(child_command(), access, TITLE).serve_on(listener, bind_host)
-
-
-def run_child() -> None:
-    """Run the monitor a served page asked for, with the parent's arguments."""
-    from burnout_tui.tui.run import run_monitor
-
-    encoded = os.environ.get(SERVE_ENV)
-    if encoded is None:
-        raise UserError(f"{SERVE_ENV} is unset: start this through `burnout-tui monitor --serve`")
-    payload = json.loads(encoded)
-    config = config_from_table(payload["config"], f"${SERVE_ENV}")
-    run_monitor(
-        config,
-        payload["source"],
-        payload["user"],
-        Path(payload["db"]),
-        payload["fast"],
-        serve=False,
-        multi_user=payload.get("multi_user", False),
-        record=None if payload.get("record") is None else Path(payload["record"]),
-    )
