@@ -40,17 +40,19 @@ $(MEDIAPIPE_WHEEL): | $(VENV)/bin/python
 	-$(PIP) download --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 \
 		--python-version 3.11 mediapipe==0.10.21 -d .cache
 
-## Lint, type-check and run the test suite.
+## Lint, type-check, check the import contracts (pyproject's [tool.importlinter]) and test.
 test: $(TEST_STAMP) $(FER_WHEEL) $(MEDIAPIPE_WHEEL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## Speed and memory table (needs BURNOUT_TUI_DATA for the shared clip).
 bench: $(TEST_STAMP)

@@ -9,41 +9,17 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from burnout_tui import __version__
-from burnout_tui.commands.options import db_option, encrypt_requested, user_option
+from burnout_tui.commands.context import CliState
+from burnout_tui.commands.options import db_option, user_option
 from burnout_tui.commands.report import report_group
 from burnout_tui.errors import UserError
 from burnout_tui.file_modes import PRIVATE_UMASK
-
-if TYPE_CHECKING:
-    from burnout_tui.config import Config
-
-
-@dataclass
-class CliState:
-    config_path: Path | None
-    db: Path | None = None
-    """The database this command resolved, named by a storage failure's error line."""
-
-    def config(self) -> Config:
-        """The config file's settings, with `store.encrypt` set when --encrypt was given."""
-        from burnout_tui.config import load_config
-
-        config = load_config(self.config_path)
-        if encrypt_requested():
-            config = replace(config, store=replace(config.store, encrypt=True))
-        return config
-
-    def db_path(self, config: Config, db_path: Path | None) -> Path:
-        """--db or BURNOUT_TUI_DB win over the config file's store.path."""
-        self.db = db_path if db_path is not None else Path(config.store.path)
-        return self.db
 
 
 class FriendlyGroup(click.Group):

@@ -4,9 +4,25 @@ A plugin is an installed package that names a module in the `burnout_tui.plugins
 entry-point group. That module defines `reports() -> list[Report]`. Each Report declares
 its options once (they become click flags, `--help` text and JSON keys), and a `run`
 function that receives a read-only DuckDB connection and returns a table plus any files
-it wrote. The built-in reports (`plugins/` in the repository) use exactly this API.
+it wrote. The built-in reports (`plugins/` in the repository) use exactly this API, and an
+import-linter contract (pyproject.toml) keeps them from importing anything else of
+burnout_tui, so whatever they do a third party can do too. The API (docs/plugins.md):
 
-This module imports nothing heavy, so listing plugins and `--help` stay fast.
+- Declaring a report: `Report`, `Option`, `ReportContext`, `ReportResult`, `ReportError`,
+  `VIEWS` (the stable views to query), `ENTRY_POINT_GROUP`.
+- The scoring the monitor shows: `EMOTIONS` (the emotion model's classes, in its output
+  order), `final_percent` (a session's stress proxy from its frame scores' mean and
+  volatility), `ReportContext.scoring` (the scoring settings the user chose), and the
+  types `Config` and `ScoringConfig`.
+- Re-running the vision stage on images: `FaceAnalysis` (face detection, the aligned crop
+  the emotion model sees, the model's probabilities with its last feature map, and its
+  forward pass from a model input), `Face` (one detected face) and
+  `emotion_class_layer()` (the weights of the layer that turns that feature map into the
+  class scores), enough for Grad-CAM or saliency maps.
+
+This module imports nothing heavy, so listing plugins and `--help` stay fast: OpenCV, ONNX
+Runtime and the `onnx` package load only when a `FaceAnalysis` is made or the class layer
+read, and `Config`, `ScoringConfig` and `Face` are looked up on first use.
 """
 
 from __future__ import annotations
@@ -16,13 +32,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from burnout_tui import EMOTIONS
 from burnout_tui.errors import UserError
 from burnout_tui.folders import make_private_dirs
 
 if TYPE_CHECKING:
     import duckdb
+    import numpy as np
+    import numpy.typing as npt
 
-    from burnout_tui.config import Config
+    from burnout_tui.config import Config as Config
+    from burnout_tui.config import ScoringConfig as ScoringConfig
+    from burnout_tui.vision.detector import FaceDetector
+    from burnout_tui.vision.emotion import EmotionClassifier
+    from burnout_tui.vision.face import Face as Face
+
+    ImageArray = npt.NDArray[np.uint8]
+    FloatArray = npt.NDArray[np.float32]
 
 ENTRY_POINT_GROUP = "burnout_tui.plugins"
 
@@ -73,7 +99,15 @@ class ReportContext:
     out_dir: Path
     config: Config | None = None
     """The configuration the user chose (`--config`); None when run outside the CLI, in
-    which case a report should fall back to `burnout_tui.config.load_config()`."""
+    which case `scoring` falls back to the usual config lookup."""
+
+    @property
+    def scoring(self) -> ScoringConfig:
+        """The scoring settings the user chose (`--config`), else the usual config lookup:
+        what `final_percent` needs to give the figure the monitor showed."""
+        from burnout_tui.config import load_config
+
+        return (self.config or load_config()).scoring
 
     def output_path(self, value: str | Path) -> Path:
         """Where to write a file the user named in an option (e.g. `--plot`): relative to
@@ -114,12 +148,151 @@ class Report:
     report then gets an empty in-memory database and works where no database exists."""
 
 
+def final_percent(mean_score: float, volatility: float, scoring: ScoringConfig) -> float:
+    """A session's stress proxy in percent, as the monitor and `analyze` report it, from the
+    mean and the population variance of its frames' `frame_score` (`mean_score` and
+    `volatility` in `v_session_metrics`) and the scoring settings (`ReportContext.scoring`)."""
+    from burnout_tui.scoring import final_percent as scoring_final_percent
+
+    return scoring_final_percent(mean_score, volatility, scoring)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassLayer:
+    """The emotion model's class layer: the one node that reads its last feature map.
+
+    `weights` and `bias` are the node's initializers as float64 (for a convolution,
+    (classes, channels, kh, kw) and (classes,), classes in EMOTIONS order); `attributes`
+    its ONNX attributes (`pads`, `strides`, ...); `followers` the operator types of the
+    nodes that read its output, so a report can check that the maths it relies on (e.g.
+    a linear head: conv then global average pooling) is what the model does.
+    """
+
+    model_file: str
+    op_type: str
+    weights: npt.NDArray[np.float64]
+    bias: npt.NDArray[np.float64]
+    attributes: Mapping[str, Any]
+    followers: tuple[str, ...]
+
+
+def emotion_class_layer() -> ClassLayer:
+    """Read the class layer from the emotion model's ONNX file (ONNX Runtime does not expose
+    weights). Raises ReportError without the `onnx` package, or when the feature map is not
+    read by exactly one node, with a weight and a bias, in the model file."""
+    try:
+        import numpy as np
+        import onnx
+        from onnx import numpy_helper
+    except ImportError as error:
+        raise ReportError(
+            "reading the emotion model needs the onnx package: pip install onnx"
+        ) from error
+    from burnout_tui.models_dir import model_path
+    from burnout_tui.vision.emotion import FEATURES_NAME, MODEL_FILENAME
+
+    graph = onnx.load(str(model_path(MODEL_FILENAME))).graph
+    tensors = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    readers = [n for n in graph.node if FEATURES_NAME in n.input]
+    if len(readers) != 1 or not _has_weight_and_bias(readers[0].input[1:], tensors):
+        raise ReportError(
+            f"{MODEL_FILENAME}: expected one layer with weights reading {FEATURES_NAME!r}"
+        )
+    (node,) = readers
+    return ClassLayer(
+        model_file=MODEL_FILENAME,
+        op_type=node.op_type,
+        weights=np.asarray(tensors[node.input[1]], dtype=np.float64),
+        bias=np.asarray(tensors[node.input[2]], dtype=np.float64),
+        attributes={a.name: onnx.helper.get_attribute_value(a) for a in node.attribute},
+        followers=tuple(n.op_type for n in graph.node if node.output[0] in n.input),
+    )
+
+
+def _has_weight_and_bias(inputs: Sequence[str], tensors: Mapping[str, Any]) -> bool:
+    return len(inputs) >= 2 and inputs[0] in tensors and inputs[1] in tensors
+
+
+class FaceAnalysis:
+    """The monitor's face detector and emotion model, for reports that work on images.
+
+    Making one loads OpenCV, ONNX Runtime and four networks; make one per run, not per frame.
+    Every step is the one the monitor runs, so a report sees what the monitor saw.
+    """
+
+    def __init__(self) -> None:
+        from burnout_tui.vision.detector import FaceDetector
+        from burnout_tui.vision.emotion import EmotionClassifier
+
+        self._detector: FaceDetector = FaceDetector()
+        self._classifier: EmotionClassifier = EmotionClassifier()
+
+    def detect(self, frame_bgr: ImageArray) -> list[Face]:
+        """Every face in a BGR uint8 frame, as the monitor's detector finds them."""
+        return self._detector.detect(frame_bgr)
+
+    def aligned_crop(self, frame_bgr: ImageArray, face: Face) -> ImageArray:
+        """The face as the emotion model sees it: eyes levelled, framed like its training
+        faces, a BGR square (gray-converted by `model_input`)."""
+        from burnout_tui.vision.align import aligned_crop
+
+        return aligned_crop(frame_bgr, face, gray=False)
+
+    def model_input(self, crops: Sequence[ImageArray]) -> FloatArray:
+        """(N, 1, H, W) float32: the crops preprocessed exactly as the model's input."""
+        from burnout_tui.vision.emotion import preprocess
+
+        return preprocess(crops)
+
+    def emotions(self, crops: Sequence[ImageArray]) -> tuple[FloatArray, FloatArray]:
+        """(N, classes) probabilities in EMOTIONS order and the (N, channels, h, w) last
+        feature map (the class layer's input), from one model run."""
+        return self._classifier.predict_with_features(crops)
+
+    def features(self, model_input: FloatArray) -> FloatArray:
+        """The last feature map of a (N, 1, H, W) model input (e.g. perturbed copies of
+        `model_input`'s), one model run for the whole batch."""
+        import numpy as np
+
+        from burnout_tui.vision.emotion import FEATURES_NAME, INPUT_NAME
+
+        (out,) = self._classifier.session.run([FEATURES_NAME], {INPUT_NAME: model_input})
+        return np.asarray(out, dtype=np.float32)
+
+
+_LAZY: dict[str, tuple[str, str]] = {
+    "Config": ("burnout_tui.config", "Config"),
+    "Face": ("burnout_tui.vision.face", "Face"),
+    "ScoringConfig": ("burnout_tui.config", "ScoringConfig"),
+}
+"""Public types defined elsewhere, imported on first use so this module stays light."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    home, attribute = _LAZY[name]
+    value = getattr(import_module(home), attribute)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
+    "EMOTIONS",
     "ENTRY_POINT_GROUP",
     "VIEWS",
+    "ClassLayer",
+    "Config",
+    "Face",
+    "FaceAnalysis",
     "Option",
     "Report",
     "ReportContext",
     "ReportError",
     "ReportResult",
+    "ScoringConfig",
+    "emotion_class_layer",
+    "final_percent",
 ]

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from burnout_tui.commands.context import CliState
 from burnout_tui.commands.options import database_option
 from burnout_tui.errors import UserError
 from burnout_tui.folders import make_private_dirs
@@ -42,8 +43,6 @@ from burnout_tui.plugin_loader import (
 
 if TYPE_CHECKING:
     import duckdb
-
-    from burnout_tui.cli import CliState
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json")
 DEFAULT_TABLE_LIMIT = 1000
@@ -131,9 +130,7 @@ def open_source(
 
 
 def _cli_state(ctx: click.Context) -> CliState | None:
-    """The top-level CLI's state (config path), imported late: cli.py imports this module."""
-    from burnout_tui.cli import CliState
-
+    """The top-level CLI's state (config path), if this runs under `burnout-tui`."""
     return ctx.find_object(CliState)
 
 

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from burnout_tui.config import FatigueConfig
+from burnout_tui.measures import MeshMeasures
 from burnout_tui.scoring.fatigue_frame import FatigueFrame as FatigueFrame
-from burnout_tui.vision.fatigue import MeshMeasures
 
 MAR_REST_PERCENTILE = 25.0
 """The resting mouth is the lower quartile of the calibration frames' MAR, not the median.

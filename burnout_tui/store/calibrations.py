@@ -14,8 +14,8 @@ import duckdb
 
 from burnout_tui.calibration import Calibration
 from burnout_tui.config import FatigueConfig
+from burnout_tui.measures import MeshMeasures
 from burnout_tui.scoring.fatigue import Baseline, baseline_from_measures
-from burnout_tui.vision.fatigue import MeshMeasures
 
 _STATISTICS = """
 WITH ordered AS (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from burnout_tui.errors import UserError
-from burnout_tui.tui.serve import run_child
+from burnout_tui.tui.serve_child import run_child
 
 if __name__ == "__main__":
     try:

@@ -67,13 +67,3 @@ def serve_monitor(request: MonitorRequest) -> None:
     access = access_for(bind_host, listener.getsockname()[1], new_token())
     os.environ[SERVE_ENV] = child_payload(request)
     GuardedServer(child_command(), access, TITLE).serve_on(listener, bind_host)
-
-
-def run_child() -> None:
-    """Run the monitor a served page asked for, with the parent's arguments."""
-    from burnout_tui.tui.run import run_monitor
-
-    encoded = os.environ.get(SERVE_ENV)
-    if encoded is None:
-        raise UserError(f"{SERVE_ENV} is unset: start this through `burnout-tui monitor --serve`")
-    run_monitor(MonitorRequest.from_json(encoded, f"${SERVE_ENV}"))

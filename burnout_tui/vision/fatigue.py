@@ -37,12 +37,12 @@ and roll is the tilt about that direction.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from burnout_tui.measures import MeshMeasures as MeshMeasures
 from burnout_tui.vision.canonical_face import NUM_LANDMARKS, POSE_LANDMARKS, POSE_MODEL
 
 EYE_RIGHT: tuple[int, int, int, int, int, int] = (33, 160, 158, 133, 153, 144)
@@ -65,22 +65,6 @@ Webcams' horizontal field of view is mostly 55-78°, i.e. focal lengths of 0.6-1
 widths; 1.0 (about 53°) is the usual guess when the camera is unknown. The angles barely
 depend on it: a face spans a small part of the view, so the projection is close to
 orthographic and a wrong focal length mostly changes the estimated distance."""
-
-
-@dataclass(frozen=True, slots=True)
-class MeshMeasures:
-    """One face's eye, mouth and head measures from one mesh; NaN where not measurable.
-
-    `ear_left` is the person's left eye (on the image's right), `ear_right` their right.
-    Angles are in degrees with the signs given in this module's docstring.
-    """
-
-    ear_left: float
-    ear_right: float
-    mar: float
-    head_yaw: float
-    head_pitch: float
-    head_roll: float
 
 
 Points = npt.NDArray[np.floating]

@@ -9,14 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
-
-if TYPE_CHECKING:
-    from burnout_tui.config import Config, ScoringConfig
 
 Z_95 = 1.959964
 """Two-sided 95 % standard-normal quantile, for the Fisher-z confidence interval of r."""
@@ -199,10 +196,3 @@ def rolling_mean(values: Sequence[float] | FloatArray, window: int) -> list[floa
         raise ValueError("window must be at least 1")
     data = _as_array(values)
     return [float(np.mean(data[max(0, i - window + 1) : i + 1])) for i in range(data.size)]
-
-
-def scoring_of(config: Config | None) -> ScoringConfig:
-    """The scoring the user chose with `--config`, else the usual config lookup."""
-    from burnout_tui.config import load_config
-
-    return (config or load_config()).scoring

@@ -35,12 +35,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from burnout_tui.plugin import Option, Report, ReportContext, ReportError, ReportResult
+from burnout_tui.plugin import (
+    Option,
+    Report,
+    ReportContext,
+    ReportError,
+    ReportResult,
+    final_percent,
+)
 
 if TYPE_CHECKING:
     import duckdb
 
-    from burnout_tui.config import ScoringConfig
+    from burnout_tui.plugin import ScoringConfig
     from burnout_tui_plugins._stats import CorrelationStats
 
 DEFAULT_MAX_GAP_HOURS = 24.0
@@ -213,8 +220,6 @@ def read_pairs_csv(path: Path) -> list[Pair]:
 
 
 def _session_scores(con: duckdb.DuckDBPyConnection, scoring: ScoringConfig) -> list[SessionScore]:
-    from burnout_tui.scoring import final_percent
-
     rows = con.execute(
         "SELECT session_id, user_name, started_at, mean_score, volatility"
         " FROM v_session_metrics"
@@ -324,7 +329,7 @@ def _option_path(options: Mapping[str, Any], key: str) -> Path | None:
 
 
 def run(ctx: ReportContext) -> ReportResult:
-    from burnout_tui_plugins._stats import MIN_CORRELATION_N, correlation_stats, scoring_of
+    from burnout_tui_plugins._stats import MIN_CORRELATION_N, correlation_stats
 
     options = ctx.options
     csv_path = _option_path(options, "csv")
@@ -345,7 +350,7 @@ def run(ctx: ReportContext) -> ReportResult:
         pairs = read_pairs_csv(csv_path)
     else:
         source = "database"
-        sessions = _session_scores(ctx.con, scoring_of(ctx.config))
+        sessions = _session_scores(ctx.con, ctx.scoring)
         pairs, unpaired = pair_sessions(sessions, _survey_scores(ctx.con, instrument), max_gap)
         if unpaired:
             notes.append(

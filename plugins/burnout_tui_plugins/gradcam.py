@@ -34,12 +34,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from burnout_tui import EMOTIONS
-from burnout_tui.plugin import Option, Report, ReportContext, ReportError, ReportResult
+from burnout_tui.plugin import (
+    EMOTIONS,
+    Option,
+    Report,
+    ReportContext,
+    ReportError,
+    ReportResult,
+    emotion_class_layer,
+)
 
 if TYPE_CHECKING:
-    from burnout_tui.vision.emotion import EmotionClassifier
-    from burnout_tui.vision.face import Face
+    from burnout_tui.plugin import Face, FaceAnalysis
 
 FloatArray = npt.NDArray[np.float64]
 ImageArray = npt.NDArray[np.uint8]
@@ -71,6 +77,8 @@ TEXT_SCALE = 0.45
 TEXT_COLOUR = (255, 255, 255)
 SHEET_BACKGROUND = 32
 
+EXPECTED_HEAD = "Conv"
+"""The class layer's operator: the gradient below is a convolution's."""
 EXPECTED_POOL = "GlobalAveragePool"
 """The only node allowed to follow the class convolution: the maths here depends on it."""
 
@@ -189,29 +197,14 @@ def pixel_saliency(
 
 def load_class_head() -> ClassHead:
     """Read the class convolution from the ONNX file, refusing a graph the maths does not fit."""
-    try:
-        import onnx
-        from onnx import numpy_helper
-    except ImportError as error:
-        raise ReportError("the gradcam report needs the onnx package: pip install onnx") from error
-    from burnout_tui.models_dir import model_path
-    from burnout_tui.vision.emotion import FEATURES_NAME, MODEL_FILENAME
-
-    graph = onnx.load(str(model_path(MODEL_FILENAME))).graph
-    convs = [n for n in graph.node if n.op_type == "Conv" and FEATURES_NAME in n.input]
-    if len(convs) != 1:
-        raise ReportError(f"{MODEL_FILENAME}: expected one Conv reading {FEATURES_NAME!r}")
-    conv = convs[0]
-    followers = [n.op_type for n in graph.node if conv.output[0] in n.input]
-    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in conv.attribute}
-    pads = list(attributes.get("pads", [0, 0, 0, 0]))
-    strides = list(attributes.get("strides", [1, 1]))
-    if followers != [EXPECTED_POOL] or strides != [1, 1] or len(set(pads)) != 1:
-        raise ReportError(f"{MODEL_FILENAME}: the class head is not a stride-1 conv + GAP")
-    tensors = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    weights = np.asarray(tensors[conv.input[1]], dtype=np.float64)
-    bias = np.asarray(tensors[conv.input[2]], dtype=np.float64)
-    return ClassHead(weights, bias, int(pads[0]))
+    layer = emotion_class_layer()
+    if layer.op_type != EXPECTED_HEAD:
+        raise ReportError(f"{layer.model_file}: expected a {EXPECTED_HEAD} after the features")
+    pads = list(layer.attributes.get("pads", [0, 0, 0, 0]))
+    strides = list(layer.attributes.get("strides", [1, 1]))
+    if list(layer.followers) != [EXPECTED_POOL] or strides != [1, 1] or len(set(pads)) != 1:
+        raise ReportError(f"{layer.model_file}: the class head is not a stride-1 conv + GAP")
+    return ClassHead(layer.weights, layer.bias, int(pads[0]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,25 +223,21 @@ def explain_faces(
     frame_bgr: ImageArray,
     frame_index: int,
     faces: Sequence[Face],
-    classifier: EmotionClassifier,
+    analysis: FaceAnalysis,
     head: ClassHead,
     class_index: int | None,
 ) -> list[FaceMaps]:
     """Maps for every face of one frame; `class_index` None explains each face's prediction."""
-    from burnout_tui.vision.align import aligned_crop
-    from burnout_tui.vision.emotion import FEATURES_NAME, INPUT_NAME, preprocess
-
-    crops = [aligned_crop(frame_bgr, face, gray=False) for face in faces]
-    probs, features = classifier.predict_with_features(crops)
-    inputs = preprocess(crops)
+    crops = [analysis.aligned_crop(frame_bgr, face) for face in faces]
+    probs, features = analysis.emotions(crops)
+    inputs = analysis.model_input(crops)
     gradient = head.gradient(features.shape[2], features.shape[3])
     results = []
     for index, face in enumerate(faces):
         target = int(np.argmax(probs[index])) if class_index is None else class_index
 
         def logit(batch: npt.NDArray[np.float32], target: int = target) -> FloatArray:
-            (out,) = classifier.session.run([FEATURES_NAME], {INPUT_NAME: batch})
-            flat = np.asarray(out, dtype=np.float64).reshape(len(batch), -1)
+            flat = np.asarray(analysis.features(batch), dtype=np.float64).reshape(len(batch), -1)
             return np.asarray(flat @ gradient[target].reshape(-1), dtype=np.float64)
 
         results.append(
@@ -393,18 +382,17 @@ def _class_index(name: str | None) -> int | None:
 
 def run(ctx: ReportContext) -> ReportResult:
     """Detect faces, explain each, write its PNGs and a contact sheet into ctx.out_dir."""
-    from burnout_tui.vision.detector import FaceDetector
-    from burnout_tui.vision.emotion import EmotionClassifier
+    from burnout_tui.plugin import FaceAnalysis
 
     options = dict(ctx.options)
     class_index = _class_index(options.get("class"))
     frames = _input_frames(options)
     head = load_class_head()
-    detector, classifier = FaceDetector(), EmotionClassifier()
+    analysis = FaceAnalysis()
     explained = []
     for frame_index, frame in frames:
-        faces = detector.detect(frame)
-        explained.extend(explain_faces(frame, frame_index, faces, classifier, head, class_index))
+        faces = analysis.detect(frame)
+        explained.extend(explain_faces(frame, frame_index, faces, analysis, head, class_index))
     if not explained:
         raise ReportError("no face found in the input")
 

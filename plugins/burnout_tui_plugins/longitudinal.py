@@ -27,12 +27,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from burnout_tui.plugin import Option, Report, ReportContext, ReportError, ReportResult
+from burnout_tui.plugin import (
+    Option,
+    Report,
+    ReportContext,
+    ReportError,
+    ReportResult,
+    final_percent,
+)
 
 if TYPE_CHECKING:
     import duckdb
 
-    from burnout_tui.config import ScoringConfig
+    from burnout_tui.plugin import ScoringConfig
     from burnout_tui_plugins._stats import Trend
 
 DEFAULT_WINDOW = 3
@@ -204,8 +211,6 @@ def chart(series: UserSeries, window: int) -> str:
 def _load(
     con: duckdb.DuckDBPyConnection, user: str | None, scoring: ScoringConfig
 ) -> list[UserSeries]:
-    from burnout_tui.scoring import final_percent
-
     user_filter = "" if user is None else " AND m.user_name = ?"
     params: list[Any] = [] if user is None else [user]
     rows = con.execute(
@@ -302,8 +307,6 @@ COLUMNS: tuple[str, ...] = (
 
 
 def run(ctx: ReportContext) -> ReportResult:
-    from burnout_tui_plugins._stats import scoring_of
-
     user = ctx.options.get("user") or None
     window_option = ctx.options.get("window")
     window = DEFAULT_WINDOW if window_option is None else int(window_option)
@@ -314,9 +317,7 @@ def run(ctx: ReportContext) -> ReportResult:
     if plot_path is not None and plot_path.suffix.lower() != PLOT_SUFFIX:
         raise ReportError(f"--plot must name a {PLOT_SUFFIX} file, got {plot_value}")
 
-    all_series = [
-        add_statistics(series, window) for series in _load(ctx.con, user, scoring_of(ctx.config))
-    ]
+    all_series = [add_statistics(series, window) for series in _load(ctx.con, user, ctx.scoring)]
     if not all_series:
         who = "any user" if user is None else f"user {user!r}"
         raise ReportError(f"no complete sessions with face frames for {who}")
