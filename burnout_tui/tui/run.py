@@ -70,6 +70,8 @@ def run_monitor(
     from burnout_tui.store import open_database
     from burnout_tui.tui.app import MonitorApp
 
+    # Before the database is opened: an unusable personal model then leaves no new file.
+    forecaster = load_forecaster(config, db_path, None if multi_user else user)
     con = open_database(db_path, encrypt=config.store.encrypt)
     try:
         worker = CaptureWorker(
@@ -80,7 +82,7 @@ def run_monitor(
             fast=fast,
             multi_user=multi_user,
             record=record,
-            forecaster=load_forecaster(config, db_path, None if multi_user else user),
+            forecaster=forecaster,
         )
         app = MonitorApp(
             worker=worker, con=con, config=config, multi_user=multi_user, quit_on_signals=True
