@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 
+from burnout_tui.commands import survey
+from burnout_tui.config import Config
 from tests.test_cli import assert_one_line_error, run_cli
 
 
@@ -93,3 +96,22 @@ def test_a_broken_user_instrument_leaves_the_shipped_ones_working(tmp_path: Path
     )
     assert done.returncode == 0, done.stderr
     assert "mine.toml" in done.stderr
+
+
+def test_a_failed_first_sitting_removes_the_database_and_its_wal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store fails after writing (here: a write whose close cannot checkpoint, as after
+    a fatal I/O error): the file this run created goes, and so does its `.wal`, which would
+    otherwise be replayed into the next database created at that path."""
+
+    def failing_record(con: duckdb.DuckDBPyConnection, *args: object, **kwargs: object) -> int:
+        con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        con.execute("INSERT INTO users (name) VALUES ('half-written')")
+        raise duckdb.IOException("No space left on device")
+
+    monkeypatch.setattr(survey, "record_survey", failing_record)
+    db = tmp_path / "s.duckdb"
+    with pytest.raises(duckdb.IOException):
+        survey.survey_command(Config(), db, "checkin", "ana", "3,3,3", None, as_json=True)
+    assert sorted(tmp_path.iterdir()) == []

@@ -41,6 +41,7 @@ from burnout_tui.forecast.inputs import (
 )
 from burnout_tui.forecast.model import (
     META_FEATURES,
+    META_WINDOW,
     MODEL_FILENAME,
     Forecaster,
     IncompatibleModelError,
@@ -283,6 +284,29 @@ def test_model_with_other_features_is_refused(shipped: onnx.ModelProto, tmp_path
     path = write_model(other, tmp_path / "other.onnx")
 
     with pytest.raises(IncompatibleModelError, match="heart_rate"):
+        Forecaster(path)
+
+
+def test_model_whose_graph_disagrees_with_its_metadata_is_refused(
+    shipped: onnx.ModelProto, tmp_path: Path
+) -> None:
+    """Caught at load, not at the first full window in the middle of a session."""
+    other = onnx.ModelProto()
+    other.CopyFrom(shipped)
+    for prop in other.metadata_props:
+        if prop.key == META_WINDOW:
+            prop.value = str(WINDOW - 10)
+    path = write_model(other, tmp_path / "other.onnx")
+
+    with pytest.raises(IncompatibleModelError, match=rf"\(N, {WINDOW}, {FEATURES}\)"):
+        Forecaster(path)
+
+
+def test_unreadable_file_is_an_incompatible_model(tmp_path: Path) -> None:
+    path = tmp_path / "empty.onnx"
+    path.write_bytes(b"")
+
+    with pytest.raises(IncompatibleModelError, match="not a readable ONNX model"):
         Forecaster(path)
 
 

@@ -18,6 +18,7 @@ from burnout_tui.personal_models import load_forecaster
 from burnout_tui.recording import Recorder, announce, check_output
 from burnout_tui.sources import FrameSource, open_source, parse_source
 from burnout_tui.store import open_database
+from burnout_tui.store.database import remove_database_files
 from burnout_tui.store.fatigue import FatigueRow
 
 
@@ -89,8 +90,7 @@ def analyze_command(
 def _remove_if_created(path: Path, created: bool) -> None:
     """A database file this failed run created holds nothing worth keeping."""
     if created:
-        for leftover in (path, path.with_name(path.name + ".wal")):
-            leftover.unlink(missing_ok=True)
+        remove_database_files(path)
 
 
 def run_with_progress(

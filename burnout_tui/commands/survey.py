@@ -10,11 +10,13 @@ import json
 import sys
 from pathlib import Path
 
+import duckdb
 from rich.console import Console
 from rich.table import Table
 
 from burnout_tui.errors import UserError
 from burnout_tui.store import open_database, repository
+from burnout_tui.store.database import remove_database_files
 from burnout_tui.store.surveys import record_survey
 from burnout_tui.surveys import (
     Instrument,
@@ -61,10 +63,7 @@ def list_command(as_json: bool) -> None:
     Console().print(instruments_table(instruments))
 
 
-def _check_session(db: object, session_id: int) -> None:
-    import duckdb
-
-    assert isinstance(db, duckdb.DuckDBPyConnection)
+def _check_session(db: duckdb.DuckDBPyConnection, session_id: int) -> None:
     found = db.execute("SELECT 1 FROM sessions WHERE session_id = ?", [session_id]).fetchone()
     if found is None:
         raise UserError(f"no session {session_id} in this database")
@@ -91,7 +90,7 @@ def survey_command(
     except BaseException:
         con.close()
         if created:
-            db_path.unlink(missing_ok=True)
+            remove_database_files(db_path)
         raise
     con.close()
     if as_json:

@@ -33,7 +33,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
+from onnxruntime.capi.onnxruntime_pybind11_state import (
+    Fail,
+    InvalidArgument,
+    InvalidGraph,
+    InvalidProtobuf,
+    NoSuchFile,
+)
 
+from burnout_tui.errors import UserError
 from burnout_tui.forecast.inputs import FORECAST_FEATURES
 from burnout_tui.vision.runtime import load_session
 
@@ -64,9 +72,22 @@ META_FEATURES = "features"
 META_SCORING = "scoring"
 META_BEATS_PERSISTENCE = "beats_persistence"
 
+UNREADABLE_MODEL: tuple[type[Exception], ...] = (
+    Fail,
+    InvalidArgument,
+    InvalidGraph,
+    InvalidProtobuf,
+    NoSuchFile,
+)
+"""What ONNX Runtime raises for a file it cannot load (garbage, truncated, empty, a graph
+it refuses); its own classes, which derive from nothing more specific than Exception."""
 
-class IncompatibleModelError(ValueError):
-    """A forecaster file that does not fit this version's inputs; the message says why."""
+OUTPUT_NAMES = (FORECAST_NAME, HIDDEN_NAME, BASELINE_NAME)
+
+
+class IncompatibleModelError(UserError, ValueError):
+    """A forecaster file that cannot be loaded or does not fit this version's inputs; the
+    message says why. A UserError, so the CLI shows it as one line: the file is input."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +130,34 @@ def parse_metadata(properties: Mapping[str, str], label: str = "forecaster") -> 
     return metadata
 
 
+def check_signature(session: ort.InferenceSession, metadata: ForecastMetadata, label: str) -> None:
+    """The graph must take the windows its metadata describes and give the three outputs
+    this module reads: a file with a forecaster's properties on another graph (another
+    model, another window length) would otherwise fail at the first frame, mid-session."""
+    inputs = {node.name: node.shape for node in session.get_inputs()}
+    expected = [metadata.window, len(metadata.features)]
+    shape = inputs.get(INPUT_NAME)
+    if len(inputs) != 1 or shape is None or len(shape) != len(expected) + 1:
+        raise IncompatibleModelError(
+            f"{label} is not a forecaster: it takes {_describe(inputs)}, not one "
+            f"{INPUT_NAME!r} of shape (N, {expected[0]}, {expected[1]})"
+        )
+    if list(shape[1:]) != expected:
+        raise IncompatibleModelError(
+            f"{label} takes windows of shape (N, {shape[1]}, {shape[2]}) but its metadata "
+            f"says (N, {expected[0]}, {expected[1]}); retrain it (python -m tools.train_forecaster)"
+        )
+    missing = set(OUTPUT_NAMES) - {node.name for node in session.get_outputs()}
+    if missing:
+        raise IncompatibleModelError(
+            f"{label} is not a forecaster: it has no output {', '.join(sorted(missing))}"
+        )
+
+
+def _describe(shapes: Mapping[str, object]) -> str:
+    return ", ".join(f"{name!r} {shape}" for name, shape in shapes.items()) or "no input"
+
+
 def _boolean(text: str) -> bool:
     if text not in ("true", "false"):
         raise ValueError(f"{META_BEATS_PERSISTENCE} must be 'true' or 'false', got {text!r}")
@@ -124,9 +173,16 @@ class Forecaster:
 
     def __init__(self, path: Path | None = None, threads: int = FORECAST_THREADS) -> None:
         source: str | Path = MODEL_FILENAME if path is None else Path(path)
-        self.session: ort.InferenceSession = load_session(source, threads=threads)
         label = MODEL_FILENAME if path is None else str(path)
+        try:
+            self.session: ort.InferenceSession = load_session(source, threads=threads)
+        except UNREADABLE_MODEL as error:
+            detail = str(error).rpartition("failed:")[2].strip().rstrip(".") or type(error).__name__
+            raise IncompatibleModelError(
+                f"{label} is not a readable ONNX model ({detail})"
+            ) from None
         self.metadata = parse_metadata(self.session.get_modelmeta().custom_metadata_map, label)
+        check_signature(self.session, self.metadata, label)
 
     @property
     def horizon_s(self) -> float:

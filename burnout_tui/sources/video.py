@@ -43,7 +43,7 @@ class VideoSource:
         if spec.kind is SourceKind.FILE and cv2.haveImageReader(spec.value):
             raise SourceError(still_image_refusal(spec.value))
         if spec.kind is SourceKind.CAMERA:
-            assert spec.camera_index is not None
+            assert spec.camera_index is not None, "parse_source sets it for every camera"
             capture = cv2.VideoCapture(spec.camera_index)
         else:
             capture = cv2.VideoCapture(spec.value, cv2.CAP_FFMPEG)

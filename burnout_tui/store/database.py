@@ -116,6 +116,17 @@ def wal_path(path: Path) -> Path:
     return path.with_name(path.name + WAL_SUFFIX)
 
 
+def remove_database_files(path: Path) -> None:
+    """Delete a database file and its write-ahead log, whichever exist.
+
+    The one way a command discards a database it created and then failed to fill: a close
+    that could not checkpoint (a fatal error, an interrupted write) leaves rows in the
+    `.wal`, which would otherwise be replayed into the next database created at `path`.
+    The connection must be closed first."""
+    for file in (path, wal_path(path)):
+        file.unlink(missing_ok=True)
+
+
 def connect_file(
     path: Path, *, key: str | None = None, read_only: bool = False
 ) -> duckdb.DuckDBPyConnection:

@@ -36,6 +36,7 @@ from burnout_tui.store.database import (
     StoreError,
     first_line,
     open_database,
+    remove_database_files,
     wal_path,
 )
 from burnout_tui.store.file_kind import inspect_store_file
@@ -320,7 +321,7 @@ def _rebuild(con: duckdb.DuckDBPyConnection, path: Path, key: str | None) -> Non
     target = rebuild_path(path)
     source = _current_database(con)
     con.execute("CHECKPOINT")
-    _remove(target)
+    remove_database_files(target)
     previous = os.umask(PRIVATE_UMASK)
     try:
         encryption = "" if key is None else f" (ENCRYPTION_KEY {sql_string(key)})"
@@ -338,13 +339,13 @@ def _rebuild(con: duckdb.DuckDBPyConnection, path: Path, key: str | None) -> Non
         os.replace(target, path)
         _fsync(path.parent)
     except duckdb.Error as error:
-        _remove(target)
+        remove_database_files(target)
         raise StoreError(f"cannot rewrite {path}: {first_line(error)}") from None
     except OSError as error:
-        _remove(target)
+        remove_database_files(target)
         raise StoreError(f"cannot rewrite {path}: {error.strerror}") from None
     except StoreError:
-        _remove(target)
+        remove_database_files(target)
         raise
     finally:
         os.umask(previous)
@@ -430,11 +431,6 @@ def _current_database(con: duckdb.DuckDBPyConnection) -> str:
 
 def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _remove(target: Path) -> None:
-    for file in (target, wal_path(target)):
-        file.unlink(missing_ok=True)
 
 
 def _fsync(path: Path) -> None:

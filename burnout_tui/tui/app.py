@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 
 import duckdb
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
@@ -24,6 +24,7 @@ from burnout_tui.errors import UserError
 from burnout_tui.interrupts import Restore, Termination, on_termination
 from burnout_tui.store.connect import store_cursor
 from burnout_tui.tui.capture_protocol import Capture
+from burnout_tui.tui.error_modal import ErrorModal, StoreFailed
 from burnout_tui.tui.finalising_screen import FinalisingScreen
 from burnout_tui.tui.monitor_screen import TICK_S, MonitorScreen
 from burnout_tui.tui.people_screen import PeopleScreen
@@ -142,7 +143,7 @@ class MonitorApp(App[None]):
         are flushed and the session completed either way; `os._exit` after the grace period
         skips only the database's checkpoint, which its WAL replays at the next open.
         """
-        assert self._loop is not None
+        assert self._loop is not None, "only started by _on_termination, which needs it"
         saved = False
         try:
             self._stop_capture()
@@ -167,6 +168,13 @@ class MonitorApp(App[None]):
                 self.capture.stop()
             except (duckdb.Error, UserError) as error:
                 self.finalise_error = f"the session could not be finalised: {error}"
+
+    @on(StoreFailed)
+    def show_store_failure(self, event: StoreFailed) -> None:
+        """A screen's database call failed: say so until dismissed; the screen stays usable.
+        Not while finalising: quitting is already under way and its own error wins."""
+        if not self.finalising:
+            self.push_screen(ErrorModal(event.what, event.error))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

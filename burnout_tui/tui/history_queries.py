@@ -1,8 +1,9 @@
 """Read-only queries behind the history screen.
 
-They run on the UI thread's own cursor: each reads one user's sessions or one session's
-frames, which DuckDB answers in milliseconds, and a cursor never contends with the capture
-thread's writer. The percentages are recomputed with `burnout_tui.scoring` from each
+The history screen runs them in thread workers, each on a cursor of its own: one user's
+sessions or one session's frames are milliseconds of DuckDB work, but a long session's
+frames are still work the UI thread should not wait for, and a cursor never contends with
+the capture thread's writer. The percentages are recomputed with `burnout_tui.scoring` from each
 session's stored config, so a session reads as it was scored even after a config change.
 """
 
@@ -171,6 +172,25 @@ def session_surveys(con: duckdb.DuckDBPyConnection, session_id: int) -> list[Sur
         )
         for instrument, taken_at, total, burnout_01 in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDetail:
+    """Everything the history screen's detail pane shows for one session."""
+
+    session_id: int
+    trace: ScoreTrace
+    markers: list[MarkerRow]
+    surveys: list[SurveyRow]
+
+
+def session_detail(con: duckdb.DuckDBPyConnection, session_id: int) -> SessionDetail:
+    return SessionDetail(
+        session_id=session_id,
+        trace=score_trace(con, session_id),
+        markers=session_markers(con, session_id),
+        surveys=session_surveys(con, session_id),
+    )
 
 
 def session_markers(con: duckdb.DuckDBPyConnection, session_id: int) -> list[MarkerRow]:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import ClassVar
 
 import duckdb
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from burnout_tui.config import Config
 from burnout_tui.scoring import Level, score_bounds
+from burnout_tui.store.connect import store_cursor
+from burnout_tui.tui.error_modal import DATABASE_ERRORS, StoreFailed
 from burnout_tui.tui.formatting import (
     NO_VALUE,
     format_clock,
@@ -23,12 +27,11 @@ from burnout_tui.tui.formatting import (
     level_content,
 )
 from burnout_tui.tui.history_queries import (
+    SessionDetail,
     SessionRow,
     list_sessions,
     local_time,
-    score_trace,
-    session_markers,
-    session_surveys,
+    session_detail,
 )
 from burnout_tui.tui.widgets import MeterRow
 
@@ -77,7 +80,21 @@ def format_score(value: float | None) -> str:
 
 
 class HistoryScreen(Screen[None]):
-    """Read-only: nothing here writes, so it is safe to open while a session records."""
+    """Read-only: nothing here writes, so it is safe to open while a session records.
+
+    The list and each session's detail are read by thread workers on cursors of their own
+    and arrive as messages, so a long history never stalls the live capture's redraws;
+    a failed read is shown as a dialog (`error_modal`) and leaves the screen usable."""
+
+    class SessionsLoaded(Message):
+        def __init__(self, rows: list[SessionRow]) -> None:
+            super().__init__()
+            self.rows = rows
+
+    class DetailLoaded(Message):
+        def __init__(self, detail: SessionDetail) -> None:
+            super().__init__()
+            self.detail = detail
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back"),
@@ -92,6 +109,8 @@ class HistoryScreen(Screen[None]):
         self.config = config
         self.user = user
         self.sessions: dict[int, SessionRow] = {}
+        self.wanted: int | None = None
+        """The session whose detail was asked for last; older answers are dropped."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -124,14 +143,28 @@ class HistoryScreen(Screen[None]):
         table.focus()
 
     def action_reload(self) -> None:
+        self.load_sessions()
+
+    @work(thread=True, exclusive=True, group="history-list")
+    def load_sessions(self) -> None:
+        try:
+            with closing(store_cursor(self.con)) as cursor:
+                rows = list_sessions(cursor, self.user, self.config)
+        except DATABASE_ERRORS as error:
+            self.post_message(StoreFailed("history not loaded", error))
+            return
+        self.post_message(self.SessionsLoaded(rows))
+
+    @on(SessionsLoaded)
+    def show_sessions(self, event: SessionsLoaded) -> None:
         table: DataTable[Text] = self.query_one("#sessions", DataTable)
         table.clear()
-        rows = list_sessions(self.con, self.user, self.config)
-        self.sessions = {row.session_id: row for row in rows}
-        for row in rows:
+        self.sessions = {row.session_id: row for row in event.rows}
+        self.wanted = None
+        for row in event.rows:
             table.add_row(*session_cells(row), key=str(row.session_id))
-        if rows:
-            self.show_session(rows[0].session_id)
+        if event.rows:
+            self.show_session(event.rows[0].session_id)
         else:
             self.query_one("#detail-summary", Static).update("no sessions yet for this user")
 
@@ -142,11 +175,35 @@ class HistoryScreen(Screen[None]):
             self.show_session(int(event.row_key.value))
 
     def show_session(self, session_id: int) -> None:
+        """Ask for a session's detail; `show_detail` fills the pane when it arrives."""
+        if session_id == self.wanted:
+            return
+        self.wanted = session_id
+        self.load_detail(session_id)
+
+    @work(thread=True, exclusive=True, group="history-detail")
+    def load_detail(self, session_id: int) -> None:
+        try:
+            with closing(store_cursor(self.con)) as cursor:
+                detail = session_detail(cursor, session_id)
+        except DATABASE_ERRORS as error:
+            self.post_message(StoreFailed(f"session {session_id} not loaded", error))
+            return
+        self.post_message(self.DetailLoaded(detail))
+
+    @on(StoreFailed)
+    def forget_failed_detail(self) -> None:
+        """Let the same row be asked for again after a failed read."""
+        self.wanted = None
+
+    @on(DetailLoaded)
+    def show_detail(self, event: DetailLoaded) -> None:
         """Fill the detail pane: summary, the score over time, markers and surveys."""
+        session_id = event.detail.session_id
+        if session_id != self.wanted or session_id not in self.sessions:
+            return
         row = self.sessions[session_id]
-        trace = score_trace(self.con, session_id)
-        markers = session_markers(self.con, session_id)
-        surveys = session_surveys(self.con, session_id)
+        trace, markers, surveys = event.detail.trace, event.detail.markers, event.detail.surveys
         self.query_one("#session-detail").border_title = Content(
             f"session {session_id} · {row.source}"
         )

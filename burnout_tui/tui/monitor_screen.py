@@ -18,7 +18,6 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.events import Resize
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from burnout_tui import EMOTIONS
@@ -40,7 +39,7 @@ from burnout_tui.tui.formatting import (
 )
 from burnout_tui.tui.history_screen import HistoryScreen
 from burnout_tui.tui.live_series import LiveSeries
-from burnout_tui.tui.session_actions import ask_for_marker, start_new_session
+from burnout_tui.tui.session_actions import SessionScreen
 from burnout_tui.tui.survey_screen import InstrumentPicker
 from burnout_tui.tui.widgets import EmotionPanel, FixedSparkline
 
@@ -99,7 +98,7 @@ def state_content(status: WorkerStatus, user: str, recording_to: Path | None = N
     return Content.assemble(*parts)
 
 
-class MonitorScreen(Screen[None]):
+class MonitorScreen(SessionScreen):
     """Monitors one person live; every other screen is opened from here."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -238,10 +237,10 @@ class MonitorScreen(Screen[None]):
         self.notify("paused" if paused else "resumed", timeout=BRIEF_NOTICE_S)
 
     def action_marker(self) -> None:
-        ask_for_marker(self, self.capture)
+        self.ask_for_marker()
 
     def action_new_session(self) -> None:
-        start_new_session(self, self.capture)
+        self.start_new_session()
 
     def action_survey(self) -> None:
         """A broken instrument file (the user may add their own) is reported, not fatal."""

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from typing import ClassVar
 
 import duckdb
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, VerticalScroll
 from textual.content import Content
 from textual.events import Resize
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Footer, Header, Static
 
 from burnout_tui.capture import WorkerState, WorkerStatus
@@ -30,19 +31,23 @@ from burnout_tui.tui.capture_protocol import (
     rename_track,
     track_names,
 )
+from burnout_tui.tui.error_modal import DATABASE_ERRORS, StoreFailed
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S, format_clock
 from burnout_tui.tui.history_screen import HistoryScreen
 from burnout_tui.tui.monitor_screen import ALERT_SEVERITY, TICK_S, state_content
 from burnout_tui.tui.people import PeopleSeries, default_name
 from burnout_tui.tui.person_screen import PersonScreen
 from burnout_tui.tui.rename_modal import RenameModal
-from burnout_tui.tui.session_actions import ask_for_marker, start_new_session
+from burnout_tui.tui.session_actions import SessionScreen
 from burnout_tui.tui.track_capture import TrackCapture
 from burnout_tui.tui.widgets import PersonPanel
 
 PANEL_MIN_WIDTH = 50
 """Narrowest useful panel: label, a trace of a few seconds, and the value. At 80 columns
 the grid has one column, at 120 two, from 150 three."""
+
+RENAME_ERRORS: tuple[type[Exception], ...] = (*DATABASE_ERRORS, ValueError)
+"""A rename's store errors, and the worker's ValueError for a name it refuses."""
 
 MAX_COLUMNS = 3
 """Past three panels side by side the traces get no wider, the grid only sparser."""
@@ -58,8 +63,17 @@ def people_text(tracked: int, in_view: int) -> str:
     return f"people: {tracked} tracked, {in_view} in view"
 
 
-class PeopleScreen(Screen[None]):
-    """Everyone the worker follows; Enter opens one person in the single-user layout."""
+class PeopleScreen(SessionScreen):
+    """Everyone the worker follows; Enter opens one person in the single-user layout.
+
+    A rename writes the track's user to the store, so it runs in a thread worker and
+    comes back as `Renamed`, or as `StoreFailed` (shown by the app as a dialog)."""
+
+    class Renamed(Message):
+        def __init__(self, track_id: int, name: str) -> None:
+            super().__init__()
+            self.track_id = track_id
+            self.user_name = name
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open"),
@@ -231,15 +245,26 @@ class PeopleScreen(Screen[None]):
         )
 
     def _rename(self, track_id: int, name: str | None) -> None:
-        if name is None:
-            return
+        if name is not None:
+            self.save_rename(track_id, name)
+
+    @work(thread=True, group="rename")
+    def save_rename(self, track_id: int, name: str) -> None:
         try:
             rename_track(self.capture, track_id, name)
-        except (duckdb.Error, ValueError) as error:
-            self.notify(f"not renamed: {error}", severity="error", markup=False)
+        except RENAME_ERRORS as error:
+            self.post_message(StoreFailed(f"{default_name(track_id)} not renamed", error))
             return
+        self.post_message(self.Renamed(track_id, name))
+
+    @on(Renamed)
+    def renamed(self, event: Renamed) -> None:
         self._sync_names()
-        self.notify(f"{default_name(track_id)} is now {name}", timeout=BRIEF_NOTICE_S, markup=False)
+        self.notify(
+            f"{default_name(event.track_id)} is now {event.user_name}",
+            timeout=BRIEF_NOTICE_S,
+            markup=False,
+        )
 
     async def action_toggle_pause(self) -> None:
         paused = self.capture.toggle_pause()
@@ -247,10 +272,10 @@ class PeopleScreen(Screen[None]):
         self.notify("paused" if paused else "resumed", timeout=BRIEF_NOTICE_S)
 
     def action_marker(self) -> None:
-        ask_for_marker(self, self.capture)
+        self.ask_for_marker()
 
     def action_new_session(self) -> None:
-        start_new_session(self, self.capture)
+        self.start_new_session()
 
     def action_history(self) -> None:
         self.app.push_screen(HistoryScreen(self.con, self.config, self.capture.user))

@@ -46,6 +46,8 @@ def run_monitor(request: MonitorRequest) -> None:
     from burnout_tui.tui.app import MonitorApp
 
     config, multi_user = request.config, request.multi_user
+    # Before the database is opened: an unusable personal model then leaves no new file.
+    forecaster = load_forecaster(config, request.db, None if multi_user else request.user)
     con = open_database(request.db, encrypt=config.store.encrypt)
     try:
         worker = CaptureWorker(
@@ -56,7 +58,7 @@ def run_monitor(request: MonitorRequest) -> None:
             fast=request.fast,
             multi_user=multi_user,
             record=request.record,
-            forecaster=load_forecaster(config, request.db, None if multi_user else request.user),
+            forecaster=forecaster,
         )
         app = MonitorApp(
             worker=worker, con=con, config=config, multi_user=multi_user, quit_on_signals=True

@@ -160,7 +160,7 @@ class GuardedServer(Server):
         if not self.access.origin_allowed(origin):
             raise refuse(request, f"Origin {origin!r} is not this server's")
         task = asyncio.current_task()
-        assert task is not None
+        assert task is not None, "a coroutine always runs in a task"
         self.sockets.add(task)
         try:
             return await super().handle_websocket(request)

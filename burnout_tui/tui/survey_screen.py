@@ -2,26 +2,32 @@
 
 Validation and scoring belong to `burnout_tui.surveys`; this module only collects
 answers, shows the instrument's own refusal message, and writes the survey in a single
-insert, so a refused or cancelled form leaves nothing behind.
+insert, so a refused or cancelled form leaves nothing behind. The insert runs in a thread
+worker on a cursor of its own; the form closes when it is saved, and stays, answers kept,
+behind the error dialog when it is not.
 """
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import ClassVar
 
 import duckdb
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from burnout_tui.store.connect import store_cursor
 from burnout_tui.store.surveys import record_survey
-from burnout_tui.surveys import Instrument, SurveyAnswerError, score
+from burnout_tui.surveys import Instrument, SurveyAnswerError, SurveyResult, score
 from burnout_tui.tui.capture_protocol import Capture
+from burnout_tui.tui.error_modal import DATABASE_ERRORS, StoreFailed
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S
 from burnout_tui.tui.widgets.choice_row import ChoiceRow
 
@@ -74,7 +80,7 @@ class InstrumentPicker(ModalScreen[None]):
     @on(OptionList.OptionSelected, "#instrument-list")
     def open_form(self, event: OptionList.OptionSelected) -> None:
         key = event.option.id
-        assert key is not None
+        assert key is not None, "every option is built with its instrument id"
         self.app.switch_screen(SurveyScreen(self.instruments[key], self.capture, self.con))
 
     def action_cancel(self) -> None:
@@ -83,6 +89,11 @@ class InstrumentPicker(ModalScreen[None]):
 
 class SurveyScreen(Screen[None]):
     """One form per instrument: every item is a ChoiceRow; the answers are stored together."""
+
+    class Saved(Message):
+        def __init__(self, result: SurveyResult) -> None:
+            super().__init__()
+            self.result = result
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "submit", "Submit", priority=True),
@@ -99,6 +110,8 @@ class SurveyScreen(Screen[None]):
         self.instrument = instrument
         self.capture = capture
         self.con = con
+        self.saving = False
+        """A save is in flight: a second submit would store the sitting twice."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -145,17 +158,28 @@ class SurveyScreen(Screen[None]):
         except SurveyAnswerError as error:
             self.refuse(str(error))
             return
-        try:
-            record_survey(
-                self.con,
-                self.capture.user_id,
-                self.instrument,
-                result,
-                session_id=self.capture.session_id,
-            )
-        except duckdb.Error as error:
-            self.refuse(f"not saved: {error}")
+        if self.saving:
             return
+        self.saving = True
+        self.save(result, self.capture.user_id, self.capture.session_id)
+
+    @work(thread=True, exclusive=True, group="survey-save")
+    def save(self, result: SurveyResult, user_id: int, session_id: int | None) -> None:
+        try:
+            with closing(store_cursor(self.con)) as cursor:
+                record_survey(cursor, user_id, self.instrument, result, session_id=session_id)
+        except DATABASE_ERRORS as error:
+            self.post_message(StoreFailed(f"{self.instrument.name} not saved", error))
+            return
+        self.post_message(self.Saved(result))
+
+    @on(StoreFailed)
+    def allow_retry(self) -> None:
+        self.saving = False
+
+    @on(Saved)
+    def close_saved(self, event: Saved) -> None:
+        result = event.result
         category = f" ({result.category})" if result.category else ""
         self.app.notify(
             f"{self.instrument.name} saved: burnout {result.burnout_01:.2f} on 0-1{category}",

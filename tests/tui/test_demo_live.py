@@ -23,7 +23,7 @@ from burnout_tui.sources import parse_source
 from burnout_tui.store import store_cursor
 from burnout_tui.tui.app import MonitorApp
 from burnout_tui.tui.monitor_screen import MonitorScreen
-from tests.tui.pilot import run_async
+from tests.tui.pilot import run_async, settle
 from tests.tui.test_survey import CHECKIN_KEYS
 
 PNET = "mtcnn_pnet.onnx"
@@ -62,7 +62,9 @@ async def test_demo_session_with_marker_and_survey_is_stored(
             await pilot.press("space")
             assert worker.paused
             await pilot.press("m", *"demo note", "enter")
+            await settle(pilot)
             await pilot.press("s", *CHECKIN_KEYS, "5", "tab", "6", "tab", "7", "enter")
+            await settle(pilot)
             assert isinstance(app.screen, MonitorScreen)
             await pilot.press("q")
             deadline = time.monotonic() + EXIT_TIMEOUT_S

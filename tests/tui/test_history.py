@@ -20,7 +20,7 @@ from burnout_tui.tui.history_queries import CHART_POINTS, downsample, list_sessi
 from burnout_tui.tui.history_screen import INTERRUPTED_NOTE, HistoryScreen, session_cells
 from burnout_tui.tui.monitor_screen import MonitorScreen
 from burnout_tui.tui.widgets import FixedSparkline, MeterRow
-from tests.tui.pilot import run_async
+from tests.tui.pilot import run_async, settle
 from tests.tui.replay import ReplayCapture, frozen_clock
 
 SIZE = (100, 30)
@@ -97,6 +97,7 @@ async def test_history_screen_lists_and_details_sessions(
     app = MonitorApp(worker=capture, con=con, config=capture.config, clock=frozen_clock)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("h")
+        await settle(pilot)
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
         table = screen.query_one("#sessions", DataTable)
@@ -105,7 +106,7 @@ async def test_history_screen_lists_and_details_sessions(
         detail = screen.query_one("#detail-summary", Static)
         assert "0 face frames" in str(detail.content)
         await pilot.press("down", "down")
-        await pilot.pause()
+        await settle(pilot)
         assert f"session {older}" in str(screen.query_one("#session-detail").border_title)
         assert "coffee" in str(detail.content)
         surveys = str(screen.query_one("#detail-surveys", Static).content)
@@ -142,9 +143,10 @@ async def test_an_interrupted_session_says_so(
     app = MonitorApp(worker=capture, con=con, config=capture.config, clock=frozen_clock)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("h")
+        await settle(pilot)
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
         await pilot.press("down")
-        await pilot.pause()
+        await settle(pilot)
         assert f"session {session_id}" in str(screen.query_one("#session-detail").border_title)
         assert INTERRUPTED_NOTE in str(screen.query_one("#detail-summary", Static).content)

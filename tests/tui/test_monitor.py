@@ -22,7 +22,7 @@ from burnout_tui.tui.live_series import HISTORY_FRAMES, LiveSeries
 from burnout_tui.tui.marker_modal import MarkerModal
 from burnout_tui.tui.monitor_screen import MonitorScreen
 from burnout_tui.tui.widgets import FixedSparkline, MeterRow
-from tests.tui.pilot import run_async
+from tests.tui.pilot import run_async, settle
 from tests.tui.replay import ReplayCapture, frozen_clock
 
 SIZE = (80, 24)
@@ -152,9 +152,11 @@ async def test_marker_with_note_is_saved(
         assert isinstance(app.screen, MarkerModal)
         assert isinstance(app.focused, Input)
         await pilot.press(*"coffee", "enter")
+        await settle(pilot)
         assert isinstance(app.screen, MonitorScreen)
         assert capture.markers == ["coffee"]
         await pilot.press("m", "enter")
+        await settle(pilot)
         assert capture.markers == ["coffee", ""]
 
 
@@ -254,6 +256,7 @@ async def test_user_text_is_never_read_as_markup(
     app = make_app(capture, con)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m", *"[red]x", "enter")
+        await settle(pilot)
         assert "user [b]ana[/b]" in text_of(app, "#state-line")
         await pilot.press("h")
         assert isinstance(app.screen, HistoryScreen)

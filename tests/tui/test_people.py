@@ -18,7 +18,7 @@ from burnout_tui.tui.people_screen import PeopleScreen, grid_columns
 from burnout_tui.tui.person_screen import PersonScreen
 from burnout_tui.tui.rename_modal import RenameModal
 from burnout_tui.tui.widgets import MeterRow, PersonPanel
-from tests.tui.pilot import run_async
+from tests.tui.pilot import run_async, settle
 from tests.tui.replay import (
     TRACK_3_LEAVES_AT,
     TRACK_GAP_FRAMES,
@@ -171,11 +171,13 @@ async def test_rename_through_the_modal(
         name_input = app.screen.query_one(Input)
         assert app.focused is name_input and name_input.value == "person 2"
         await pilot.press("ctrl+a", "ctrl+k", *"bo", "enter")
+        await settle(pilot)
         assert isinstance(app.screen, PeopleScreen)
         assert multi.renames == [(2, "bo")]
         assert str(panel(app, 2).border_title) == "bo"
         await pilot.press("r", "escape")
         await pilot.press("r", "ctrl+a", "ctrl+k", " ", "enter")
+        await settle(pilot)
         assert multi.renames == [(2, "bo")], "escape and a blank name change nothing"
 
 

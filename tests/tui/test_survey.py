@@ -14,7 +14,7 @@ from burnout_tui.tui.app import MonitorApp
 from burnout_tui.tui.monitor_screen import MonitorScreen
 from burnout_tui.tui.survey_screen import PICKER_ORDER, InstrumentPicker, SurveyScreen
 from burnout_tui.tui.widgets import ChoiceRow
-from tests.tui.pilot import run_async
+from tests.tui.pilot import run_async, settle
 from tests.tui.replay import ReplayCapture, frozen_clock
 
 SIZE = (80, 24)
@@ -67,6 +67,7 @@ async def test_quick_checkin_is_answered_by_keyboard_and_stored(
         assert isinstance(app.screen, SurveyScreen), "Enter before the last item moves on"
         assert app.focused is rows(app)[2]
         await pilot.press("enter")
+        await settle(pilot)
         assert isinstance(app.screen, MonitorScreen)
     [(user_id, session_id, instrument, answers, subscales, total, burnout_01)] = stored_surveys(con)
     expected = score(available_instruments()["checkin"], [8, 6, 3])
@@ -92,6 +93,7 @@ async def test_missing_answer_is_refused_naming_the_item_and_nothing_is_saved(
         assert rows(app)[1].has_class("-invalid")
         assert stored_surveys(con) == []
         await pilot.press("4", "ctrl+s")
+        await settle(pilot)
         assert isinstance(app.screen, MonitorScreen)
     assert len(stored_surveys(con)) == 1
 
@@ -120,6 +122,7 @@ async def test_wide_scales_take_typed_numbers(
         await pilot.press("5", "4", "tab", "3", "5", "tab", "1", "2", "backspace", "4", "0")
         assert [row.value for row in rows(app)] == [54, 5, 40]
         await pilot.press("enter")
+        await settle(pilot)
         assert isinstance(app.screen, MonitorScreen)
     [(_, _, instrument, answers, *_)] = stored_surveys(con)
     assert instrument == "mbi"

@@ -81,7 +81,7 @@ class PinnedSparklineRenderable(SparklineRenderable[float]):
         height = self.height or 1
         columns = chart_columns(self.data, width, self.summary_function)
         low_color, high_color = self.min_color.color, self.max_color.color
-        assert low_color is not None and high_color is not None
+        assert low_color is not None and high_color is not None, "styles built from a color"
         levels = len(self.BARS)
         top_index = levels * height - 1
         for row in reversed(range(height)):
