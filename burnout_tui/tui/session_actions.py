@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 from textual.screen import Screen
 
+from burnout_tui.runner import NoSessionError
 from burnout_tui.tui.capture_protocol import Capture
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S, format_clock
 from burnout_tui.tui.marker_modal import MarkerModal
@@ -24,7 +25,7 @@ def ask_for_marker(screen: Screen[Any], capture: Capture) -> None:
             return
         try:
             at = capture.add_marker(note)
-        except duckdb.Error as error:
+        except (duckdb.Error, NoSessionError) as error:
             screen.notify(f"marker not saved: {error}", severity="error", markup=False)
             return
         text = f"marker at {format_clock(at)}" + (f": {note}" if note else "")
