@@ -24,9 +24,9 @@ from burnout_tui.forecast.model import Forecaster
 from burnout_tui.personal_models import forecaster_label
 from burnout_tui.pipeline import FrameResult, Pipeline, make_pipeline
 from burnout_tui.recording import Recorder
+from burnout_tui.runner import SessionRunner
 from burnout_tui.scoring import SessionSummary, summarise
-from burnout_tui.sources.frame import FrameSource
-from burnout_tui.store import FrameWriter, frame_rows, repository
+from burnout_tui.sources.frame import Frame, FrameSource
 from burnout_tui.store.calibrations import latest_calibration
 from burnout_tui.store.fatigue import FatigueRow, session_fatigue
 
@@ -132,49 +132,39 @@ def run_analysis(
     pipeline = pipeline or make_pipeline(
         config, multi_user, forecaster=forecaster, calibration=calibration
     )
-    clock = pipeline.clock
-    user_id = repository.get_or_create_user(con, user)
-    frames = 0
-    face_frames = 0
     scores: list[float] = []
-    tracks: dict[int, str] = {}
     started = time.perf_counter()
-    # Nothing between creating the session and `try`: an interrupt (Ctrl-C, SIGTERM) there
-    # would leave it `running`.
-    session_id = repository.start_session(con, user_id, source.label, json.dumps(config.to_dict()))
-    try:
-        with FrameWriter(con, flush_interval_s=config.store.flush_interval_s) as writer:
+    with SessionRunner(
+        con, config, user, source.label, pipeline, multi_user=multi_user, recorder=recorder
+    ) as runner:
+        # Nothing between creating the session and `try`: an interrupt (Ctrl-C, SIGTERM)
+        # there would leave it `running`.
+        session_id = runner.begin()
+        try:
+            frame: Frame | None = None
             while True:
-                with clock.stage("decode"):
-                    frame = source.read()
+                frame = runner.read(source.read)
                 if frame is None or (until_s is not None and frame.ts >= until_s):
                     break
-                result = pipeline.process(frame)
-                frames += 1
-                if multi_user:
-                    unseen = [f.track_id for f in result.faces if f.track_id not in tracks]
-                    tracks.update(repository.auto_name_tracks(con, session_id, unseen))
-                if recorder is not None:
-                    recorder.put(frame.image, result, tracks)
+                result = runner.process(frame)
                 if result.faces:
-                    face_frames += 1
                     scores.append(_frame_value(result, multi_user))
-                    with clock.stage("store"):
-                        writer.put_many(
-                            frame_rows(session_id, result.index, result.ts, result.faces)
-                        )
                 if on_frame is not None:
-                    on_frame(frames)
-        seconds = time.perf_counter() - started
-        if face_frames == 0:
-            raise NoFaceError(f"no face found in {source.label} ({frames} frames)")
-        if before_complete is not None:
-            before_complete(con, session_id)
-        truncated = frame is None and frames < (source.frame_count or 0)
-        repository.finish_session(con, session_id, frames, "truncated" if truncated else "complete")
-    except BaseException:
-        repository.delete_session(con, session_id)
-        raise
+                    on_frame(runner.frames)
+            runner.flush()
+            seconds = time.perf_counter() - started
+            counts = runner.counts()
+            tracks = runner.track_names()
+            if counts.face_frames == 0:
+                raise NoFaceError(f"no face found in {source.label} ({counts.frames} frames)")
+            if before_complete is not None:
+                before_complete(con, session_id)
+            truncated = frame is None and counts.frames < (source.frame_count or 0)
+            runner.finish("truncated" if truncated else "complete")
+        except BaseException:
+            runner.rollback()
+            raise
+    frames = counts.frames
     summary = summarise(np.asarray(scores, dtype=np.float64), frames, config.scoring, config.levels)
     return AnalysisResult(
         fatigue=session_fatigue(con, session_id),
@@ -184,10 +174,10 @@ def run_analysis(
         user=user,
         source=source.label,
         frames=frames,
-        face_frames=face_frames,
+        face_frames=counts.face_frames,
         seconds=seconds,
         summary=summary,
-        stage_ms=dict(clock.totals_ms),
+        stage_ms=counts.stage_ms,
         tracks=tracks,
         status="truncated" if truncated else "complete",
         frames_announced=source.frame_count,

@@ -8,12 +8,11 @@ capture, and a stalled capture can never freeze the keyboard.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -25,10 +24,12 @@ from burnout_tui.forecast.model import Forecaster
 from burnout_tui.personal_models import forecaster_label
 from burnout_tui.pipeline import FrameResult, Pipeline, make_pipeline
 from burnout_tui.recording import Recorder
+from burnout_tui.runner import SessionRunner
 from burnout_tui.sources import FrameSource, SourceError, SourceKind, SourceSpec, open_source
 from burnout_tui.sources.frame import Frame
-from burnout_tui.store import FrameWriter, frame_rows, repository, store_cursor
+from burnout_tui.store import store_cursor
 from burnout_tui.store.calibrations import latest_calibration
+from burnout_tui.store.database import StoreError
 
 RING_SIZE = 512
 """Results kept for the UI; at 30 frames/s that is ~17 s, far more than one UI tick."""
@@ -65,6 +66,8 @@ class WorkerStatus:
     source: str
     session_started: float | None
     """`time.monotonic()` when the current session started, for the session clock."""
+    stage_ms: Mapping[str, float] = field(default_factory=dict)
+    """Milliseconds per stage (`pipeline.STAGES`) in the current session so far."""
 
 
 class LatestFrameReader:
@@ -114,12 +117,18 @@ class LatestFrameReader:
 
 class CaptureWorker:
     """Runs the pipeline for one monitored person (or, with `multi_user`, everyone in view)
-    and keeps one session open at a time.
+    and keeps one session open at a time, through a `runner.SessionRunner`: this class
+    adds only the pacing (a file at its native rate, dropping frames when behind; a live
+    source through `LatestFrameReader`) and the UI's requests.
 
     In multi-user mode each new track is mapped to an auto-named user on first sight;
     `track_names()` gives the mapping and `rename_track` changes it (stored at once, so
     the whole session's rows of that track belong to the new name). With `record`, every
     processed frame is also written, annotated, to that video file until `stop`.
+
+    Cursors: the runner works through one cursor of its own (the capture thread's, also
+    used by `start` and `stop` before and after that thread runs); markers and renames,
+    which come from the UI, share a second one under a lock. Both are closed by `stop`.
     """
 
     def __init__(
@@ -145,9 +154,7 @@ class CaptureWorker:
         self.recording: Path | None = record
         """The file being recorded to, for the UI to say so; None when not recording."""
         self._recorder: Recorder | None = None
-        self._track_names: dict[int, str] = {}
         self.results: deque[FrameResult] = deque(maxlen=RING_SIZE)
-        self._con = con
         calibration = None if multi_user else latest_calibration(con, user)
         self.forecaster_label = None if forecaster is None else forecaster_label(forecaster)
         """How the UI names the forecaster; None when forecasts are off."""
@@ -163,18 +170,15 @@ class CaptureWorker:
         self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
         self._state = WorkerState.STARTING
         self._message = f"opening {spec.label}"
-        self._frames = 0
-        self._face_frames = 0
-        self._dropped = 0
         self._frame_times: deque[float] = deque(maxlen=FPS_WINDOW)
-        self._user_id = repository.get_or_create_user(con, user)
-        self._session_id: int | None = None
-        self._session_started: float | None = None
-        self._writer = FrameWriter(con, flush_interval_s=config.store.flush_interval_s)
+        self._cursor = store_cursor(con)
+        self._control = store_cursor(con)
+        self._control_lock = threading.Lock()
+        self._runner = SessionRunner(self._cursor, config, user, spec.label, multi_user=multi_user)
         self._new_session_requested = False
 
     def start(self) -> None:
-        self._begin_session()
+        self._runner.begin()
         self._thread.start()
 
     def drain(self) -> list[FrameResult]:
@@ -187,6 +191,7 @@ class CaptureWorker:
                 return drained
 
     def status(self) -> WorkerStatus:
+        counts = self._runner.counts()
         with self._lock:
             times = self._frame_times
             fps = (
@@ -197,13 +202,14 @@ class CaptureWorker:
             return WorkerStatus(
                 state=self._state,
                 message=self._message,
-                session_id=self._session_id,
-                frames=self._frames,
-                face_frames=self._face_frames,
-                dropped=self._dropped,
+                session_id=counts.session_id,
+                frames=counts.frames,
+                face_frames=counts.face_frames,
+                dropped=counts.dropped,
                 processing_fps=fps,
                 source=self.spec.label,
-                session_started=self._session_started,
+                session_started=counts.started,
+                stage_ms=counts.stage_ms,
             )
 
     @property
@@ -221,14 +227,11 @@ class CaptureWorker:
         return False
 
     def add_marker(self, note: str) -> float:
-        """Store a marker at the current session time; returns that time in seconds."""
-        with self._lock:
-            session_id = self._session_id
-            started = self._session_started
-        assert session_id is not None and started is not None
-        ts = time.monotonic() - started
-        repository.add_marker(store_cursor(self._con), session_id, ts, note)
-        return ts
+        """Store a marker at the current session time; returns that time in seconds.
+        Raises `runner.NoSessionError` while no session is open (before `start`, after
+        `stop`, or in the moment between two sessions)."""
+        with self._control_lock:
+            return self._runner.add_marker(self._control, note)
 
     def request_new_session(self) -> None:
         """Finalise the current session and start another at the next frame boundary."""
@@ -237,41 +240,45 @@ class CaptureWorker:
 
     @property
     def session_id(self) -> int | None:
-        return self._session_id
+        return self._runner.session_id
 
     def track_names(self) -> dict[int, str]:
         """Track id → user name for the current session (multi-user mode; else empty)."""
-        with self._lock:
-            return dict(self._track_names)
+        return self._runner.track_names()
 
     def rename_track(self, track_id: int, name: str) -> None:
         """Name the person behind `track_id` for the rest of this session (and its past
         rows). Raises ValueError for a blank name; an unseen track id is named in advance."""
-        name = name.strip()
-        if not name:
-            raise ValueError("a user name must not be blank")
-        with self._lock:
-            session_id = self._session_id
-        if session_id is None:
-            return
-        repository.assign_track_user(store_cursor(self._con), session_id, track_id, name)
-        with self._lock:
-            self._track_names[track_id] = name
+        with self._control_lock:
+            self._runner.rename_track(self._control, track_id, name)
 
     @property
     def user_id(self) -> int:
-        return self._user_id
+        return self._runner.user_id
 
     def stop(self) -> None:
-        """Stop capture, flush every row and mark the session complete. Safe to call twice."""
+        """Stop capture, flush every row and mark the session complete. Safe to call twice.
+
+        If the last rows cannot be written, the session is closed `interrupted` with the
+        rows that were (as the next open would) and the error is raised."""
         self._stop.set()
         self._resume.set()
         if self._thread.is_alive():
             self._thread.join()
         if self._recorder is not None:
             self._recorder.close()
-        self._writer.close()
-        self._end_session()
+        try:
+            try:
+                self._runner.finish("complete")
+            except StoreError:
+                self._runner.interrupt()
+                raise
+            finally:
+                self._runner.close()
+        finally:
+            with self._control_lock:
+                self._control.close()
+            self._cursor.close()
         self._set_state(WorkerState.STOPPED, "stopped")
 
     def _set_state(self, state: WorkerState, message: str) -> None:
@@ -280,28 +287,6 @@ class CaptureWorker:
                 return
             self._state = state
             self._message = message
-
-    def _begin_session(self) -> None:
-        config_json = json.dumps(self.config.to_dict())
-        session_id = repository.start_session(
-            store_cursor(self._con), self._user_id, self.spec.label, config_json
-        )
-        with self._lock:
-            self._session_id = session_id
-            self._session_started = time.monotonic()
-            self._frames = 0
-            self._face_frames = 0
-            self._dropped = 0
-            self._track_names = {}
-
-    def _end_session(self) -> None:
-        with self._lock:
-            session_id, frames = self._session_id, self._frames
-            self._session_id = None
-            self._track_names = {}
-        if session_id is not None:
-            self._writer.flush()
-            repository.finish_session(store_cursor(self._con), session_id, frames, "complete")
 
     def _open(self) -> FrameSource | None:
         """Open the source, retrying live sources with back-off until stopped."""
@@ -324,7 +309,7 @@ class CaptureWorker:
 
     def _run(self) -> None:
         try:
-            pipeline = self._pipeline_factory(self.config)
+            self._runner.attach(self._pipeline_factory(self.config))
         except UserError as error:
             self._set_state(WorkerState.FAILED, str(error))
             return
@@ -332,46 +317,33 @@ class CaptureWorker:
             source = self._open()
             if source is None:
                 return
+            self._runner.new_source()
             if self.recording is not None and self._recorder is None:
-                self._recorder = Recorder(self.recording, source.fps)
+                self._recorder = self._runner.recorder = Recorder(self.recording, source.fps)
             self._set_state(WorkerState.RUNNING, "")
-            if source.live:
-                reason = self._consume_live(pipeline, LatestFrameReader(source))
-            else:
-                reason = self._consume_file(pipeline, source)
+            try:
+                if source.live:
+                    reason = self._consume_live(LatestFrameReader(source))
+                else:
+                    reason = self._consume_file(source)
+            except StoreError as error:
+                # Rows are being lost: stop capturing; `stop` closes the session
+                # `interrupted` and raises the error again.
+                self._set_state(WorkerState.FAILED, str(error))
+                return
             if reason is WorkerState.ENDED:
                 self._set_state(WorkerState.ENDED, f"end of {self.spec.label}")
                 return
             if reason is WorkerState.RECONNECTING:
                 self._set_state(WorkerState.RECONNECTING, f"{self.spec.label} lost; reconnecting")
 
-    def _name_new_tracks(self, session_id: int, result: FrameResult) -> None:
+    def _handle(self, frame: Frame) -> None:
         with self._lock:
-            unseen = [f.track_id for f in result.faces if f.track_id not in self._track_names]
-        names = repository.auto_name_tracks(store_cursor(self._con), session_id, unseen)
+            new_session, self._new_session_requested = self._new_session_requested, False
+        if new_session:
+            self._runner.next_session()
+        result = self._runner.process(frame)
         with self._lock:
-            for track_id, name in names.items():
-                self._track_names.setdefault(track_id, name)
-
-    def _handle(self, pipeline: Pipeline, frame: Frame) -> None:
-        if self._new_session_requested:
-            self._end_session()
-            self._begin_session()
-            pipeline.reset()
-            with self._lock:
-                self._new_session_requested = False
-        result = pipeline.process(frame)
-        session_id = self._session_id
-        assert session_id is not None
-        if self.multi_user:
-            self._name_new_tracks(session_id, result)
-        if self._recorder is not None:
-            self._recorder.put(frame.image, result, self.track_names())
-        if result.faces:
-            self._writer.put_many(frame_rows(session_id, self._frames, frame.ts, result.faces))
-        with self._lock:
-            self._frames += 1
-            self._face_frames += bool(result.faces)
             self._frame_times.append(time.monotonic())
         self.results.append(result)
 
@@ -383,14 +355,14 @@ class CaptureWorker:
         self._resume.wait()
         return time.monotonic() - paused_at
 
-    def _consume_file(self, pipeline: Pipeline, source: FrameSource) -> WorkerState:
+    def _consume_file(self, source: FrameSource) -> WorkerState:
         """Play a file (or the demo) at its native rate, dropping frames when behind."""
         wall_start = time.monotonic()
         frame_period = 1.0 / source.fps
         try:
             while not self._stop.is_set():
                 wall_start += self._wait_if_paused()
-                frame = source.read()
+                frame = self._runner.read(source.read)
                 if frame is None:
                     return WorkerState.ENDED
                 if not self.fast:
@@ -399,26 +371,31 @@ class CaptureWorker:
                     if lag < 0:
                         self._stop.wait(-lag)
                     elif lag > frame_period:
-                        with self._lock:
-                            self._dropped += 1
+                        self._runner.drop()
                         continue
-                self._handle(pipeline, frame)
+                self._handle(frame)
         finally:
             source.close()
         return WorkerState.STOPPED
 
-    def _consume_live(self, pipeline: Pipeline, reader: LatestFrameReader) -> WorkerState:
+    def _consume_live(self, reader: LatestFrameReader) -> WorkerState:
+        """Analyse the newest frame of a live source; frames it replaced count as dropped.
+
+        The source decodes on the reader's thread, so `decode` here is the time this loop
+        waited for a frame: near zero when analysis is the bottleneck."""
+        counted = 0
         try:
             while not self._stop.is_set():
                 self._wait_if_paused()
-                frame = reader.read(timeout=LIVE_FRAME_TIMEOUT_S)
-                with self._lock:
-                    self._dropped = reader.dropped
+                frame = self._runner.read(lambda: reader.read(timeout=LIVE_FRAME_TIMEOUT_S))
+                dropped = reader.dropped
+                self._runner.drop(dropped - counted)
+                counted = dropped
                 if frame is None:
                     if reader.ended:
                         return WorkerState.RECONNECTING
                     continue
-                self._handle(pipeline, frame)
+                self._handle(frame)
         finally:
             reader.close()
         return WorkerState.STOPPED

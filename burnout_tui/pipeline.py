@@ -1,39 +1,47 @@
-"""Frame → faces → emotions → scores: the per-frame work shared by `analyze` and `monitor`.
+"""Frame → faces → per-face stages → results: the per-frame work of `analyze` and `monitor`.
 
-The pipeline owns the models and the little state that spans frames (the last faces, for
-detection scheduling, and the rolling score); everything it returns is an immutable value
-so the capture thread can hand results to the UI and the store without copying.
+One `Pipeline` runs for both modes. A face policy (`face_policy.LargestFace` for one
+person, `face_policy.TrackedFaces` for `--multi-user`) finds the faces of a frame on its
+detection schedule and gives each a track id; then an ordered list of per-face stages
+(`face_stages`: crop → emotion → mesh → fatigue → scoring → forecast) fills in what is
+known about each face, in the spirit of insightface's `FaceAnalysis.get` looping
+`model.get(img, face)`, except that a stage sees all faces of the frame at once, so the
+CNNs run one batch per frame, and that every value is immutable: a stage returns new
+`FaceWork` values, the pipeline turns the last ones into frozen `FaceResult`s, so the
+capture thread can hand results to the UI and the store without copying.
+
+Adding a stage touches the stage list and the schema, nothing else:
+
+1. write the stage (a `face_stages.FaceStage`: `clock`, `reset`, `forget`, `run`), e.g.
+   `class PulseStage(StatelessStage): clock = "score"; def run(self, frame, faces): ...`
+   returning `replace(work, pulse_bpm=...)` for each face;
+2. add it to `face_stages.default_stages` at its place in the order;
+3. add its field (`pulse_bpm: float | None = None`) to `FaceWork` and `FaceResult`
+   (the result is built from `FaceWork` by field name), and its column to the store's
+   schema and `FrameRow` if it is to be stored.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from burnout_tui.calibration import Calibration
 from burnout_tui.config import Config
-from burnout_tui.forecast.inputs import input_vector
-from burnout_tui.forecast.model import Forecaster, TrackForecast
-from burnout_tui.scoring import RollingScore, frame_scores
-from burnout_tui.scoring.fatigue import FatigueFrame, FatigueTracker
+from burnout_tui.face_policy import PRIMARY_TRACK, FacePolicy, LargestFace, TrackedFaces
+from burnout_tui.face_stages import FaceStage, FaceWork, StageOrderError, default_stages
+from burnout_tui.forecast.model import Forecaster
+from burnout_tui.scoring.fatigue import FatigueFrame
 from burnout_tui.sources.frame import Frame
-from burnout_tui.tracking import TrackerState, assign
-from burnout_tui.vision.align import aligned_crop
 from burnout_tui.vision.detector import FaceDetector
-from burnout_tui.vision.emotion import EmotionClassifier
 from burnout_tui.vision.face import Face
-from burnout_tui.vision.fatigue import MeshMeasures, mesh_measures
-from burnout_tui.vision.features import face_features
-from burnout_tui.vision.mesh import FaceMesh
-
-PRIMARY_TRACK = 0
-"""Single-user mode follows one person: the largest face, stored under this track id."""
 
 MAX_DETECTION_SIDE = 1920
 """Frames whose long side exceeds this (1080p's width) are searched for faces on a copy
@@ -73,16 +81,6 @@ class FrameResult:
         return self.faces[0] if self.faces else None
 
 
-class Pipeline(Protocol):
-    """What `analyze` and the capture worker need from either pipeline."""
-
-    clock: StageClock
-
-    def reset(self) -> None: ...
-
-    def process(self, frame: Frame) -> FrameResult: ...
-
-
 class StageClock:
     """Accumulates wall time per stage; cheap enough to leave on in production."""
 
@@ -112,242 +110,66 @@ def make_detector(config: Config, threads: int) -> FaceDetector:
     )
 
 
-class MeshStage:
-    """The face mesh on its schedule, turned into the per-face measures fatigue needs.
+DEFAULT_THREADS = 2
+"""ONNX Runtime threads per model: the machines this targets have two cores."""
 
-    A face whose mesh is skipped this frame, or whose mesh the model itself doubts
-    (presence below `min_presence`), gets no measures: the fatigue tracker then carries
-    its windows over rather than counting a made-up open or closed eye.
+_REQUIRED_RESULT_FIELDS = tuple(
+    f.name for f in fields(FaceResult) if f.default is MISSING and f.default_factory is MISSING
+)
+
+
+def face_result(work: FaceWork) -> FaceResult:
+    """The frozen result of one face, built field by field from its `FaceWork`."""
+    values: dict[str, Any] = {f.name: getattr(work, f.name) for f in fields(FaceResult)}
+    for name in _REQUIRED_RESULT_FIELDS:
+        if values[name] is None:
+            raise StageOrderError(f"no stage set {name}, which every FaceResult needs")
+    return FaceResult(**values)
+
+
+class Pipeline:
+    """A face policy and an ordered list of per-face stages (see the module docstring).
+
+    Consecutive stages that count under the same `clock` name are timed as one, so
+    `clock.last_ms` holds one value per name. A frame without a face runs no stage.
+    Faces come out sorted by track id, so a grid keeps its order.
     """
 
-    def __init__(self, config: Config, threads: int) -> None:
-        self.settings = config.mesh
-        self.mesh = FaceMesh(threads=threads)
-        self._frames = 0
-
-    def reset(self) -> None:
-        self._frames = 0
-
-    def measure(
-        self, image: npt.NDArray[np.uint8], faces: Sequence[Face]
-    ) -> list[MeshMeasures | None]:
-        due = self._frames % self.settings.every == 0
-        self._frames += 1
-        if not due or not faces:
-            return [None] * len(faces)
-        height, width = image.shape[:2]
-        return [
-            mesh_measures(mesh.points, (width, height))
-            if mesh.presence >= self.settings.min_presence
-            else None
-            for mesh in self.mesh.predict(image, faces)
-        ]
-
-
-class TrackScorer:
-    """What accumulates over one person's frames: the rolling score, the fatigue windows,
-    the forecaster's input window, and the person's calibration if they have one."""
-
-    def __init__(
-        self,
-        config: Config,
-        forecaster: Forecaster | None,
-        calibration: Calibration | None,
-    ) -> None:
-        self.config = config
-        self.rolling = RollingScore(config.scoring)
-        self.fatigue = FatigueTracker(
-            config.fatigue, None if calibration is None else calibration.baseline
-        )
-        self.forecast = None if forecaster is None else TrackForecast(forecaster)
-        self.calibration = calibration
-        self._last_ts: float | None = None
-
-    def score(
-        self,
-        track_id: int,
-        ts: float,
-        face: Face,
-        probs: npt.NDArray[np.float32],
-        features: npt.NDArray[np.float32],
-        measures: MeshMeasures | None,
-    ) -> FaceResult:
-        score = float(frame_scores(probs, self.config.scoring))
-        rolling = self.rolling.push(score)
-        if self._last_ts is not None and ts < self._last_ts:
-            # The source restarted its clock (a camera reconnected within the session):
-            # the fatigue windows cannot span the jump, but the person's baseline holds.
-            learned = self.fatigue.baseline if self.fatigue.calibrated else None
-            self.fatigue = FatigueTracker(self.config.fatigue, learned)
-        self._last_ts = ts
-        fatigue = self.fatigue.push(ts, measures)
-        forecast = None
-        if self.forecast is not None:
-            # Every face frame enters the window, with NaN cues where no mesh was fitted,
-            # so it spans the same frames as the rolling score, as in training.
-            forecast = self.forecast.push(input_vector(probs, fatigue))
-        normalized = None
-        if self.calibration is not None:
-            normalized = self.calibration.normalize(rolling, self.config.calibration.min_score_std)
-        return FaceResult(
-            track_id, face, probs, features, score, rolling, forecast, fatigue, normalized
-        )
-
-
-def _area(face: Face) -> int:
-    return face.box[2] * face.box[3]
-
-
-class FramePipeline:
-    """Single-user pipeline: detect (on a schedule), follow the largest face, score it.
-
-    Full MTCNN runs every `detect_every` frames; in between only R-Net and O-Net run on a
-    region around the last face, which is several times cheaper and, on the shared
-    talking-head clips, gives nearly the same boxes (README: "Detection scheduling").
-    A lost face triggers a full detection on the very next frame.
-    """
-
-    def __init__(
-        self,
-        config: Config,
-        threads: int = 2,
-        *,
-        forecaster: Forecaster | None = None,
-        calibration: Calibration | None = None,
-    ) -> None:
-        self.config = config
-        self.detector = make_detector(config, threads)
-        self.classifier = EmotionClassifier(threads=threads)
-        self.mesh = MeshStage(config, threads) if config.mesh.enabled else None
-        self.forecaster = forecaster
-        self.calibration = calibration
-        self.track = TrackScorer(config, forecaster, calibration)
+    def __init__(self, policy: FacePolicy, stages: Sequence[FaceStage]) -> None:
+        self.policy = policy
+        self.stages = tuple(stages)
         self.clock = StageClock()
-        self._last_faces: list[Face] = []
-        self._since_full = 0
+        self._timed = tuple(
+            (name, tuple(group))
+            for name, group in itertools.groupby(self.stages, key=lambda stage: stage.clock)
+        )
 
     def reset(self) -> None:
-        """Forget faces and every window, e.g. when a new session starts."""
-        self.track = TrackScorer(self.config, self.forecaster, self.calibration)
-        if self.mesh is not None:
-            self.mesh.reset()
-        self._last_faces = []
-        self._since_full = 0
-
-    def _detect(self, image: npt.NDArray[np.uint8]) -> tuple[list[Face], bool]:
-        every = self.config.detection.detect_every
-        if self._last_faces and self._since_full < every:
-            refined = self.detector.refine(image, self._last_faces)
-            if refined:
-                self._since_full += 1
-                return refined, False
-        self._since_full = 1
-        return self.detector.detect(image), True
+        """Forget faces, tracks and every window, e.g. when a new session starts."""
+        self.policy.reset()
+        for stage in self.stages:
+            stage.reset()
 
     def process(self, frame: Frame) -> FrameResult:
         clock = self.clock
         with clock.stage("detect"):
-            faces, full = self._detect(frame.image)
-            primary = max(faces, key=_area, default=None)
-            self._last_faces = [primary] if primary is not None else []
-        if primary is None:
-            return FrameResult(frame.index, frame.ts, (), full, dict(clock.last_ms))
-        with clock.stage("align"):
-            crop = aligned_crop(frame.image, primary)
-            features = face_features(primary, crop)
-        with clock.stage("classify"):
-            probs = self.classifier.predict([crop])[0]
-        with clock.stage("mesh"):
-            measures = None if self.mesh is None else self.mesh.measure(frame.image, [primary])[0]
-        with clock.stage("score"):
-            result = self.track.score(PRIMARY_TRACK, frame.ts, primary, probs, features, measures)
-        return FrameResult(frame.index, frame.ts, (result,), full, dict(clock.last_ms))
-
-
-class MultiFacePipeline:
-    """Multi-user pipeline: every face gets a track id, its own rolling score, one CNN batch.
-
-    Scheduling follows `FramePipeline`: between full detections only R-Net and O-Net
-    refine the faces seen in the last frame. A full detection runs every `detect_every`
-    frames, so a newcomer is found within that many frames, and on the next frame
-    whenever refinement loses a face, so the tracker sees a lost face again as early
-    as possible. Faces come out sorted by track id, so a grid keeps its order. Tracks are
-    not yet anyone in particular while the pipeline runs (names come later), so no
-    calibration applies: each track's fatigue thresholds adapt from its own first seconds.
-    """
-
-    def __init__(
-        self, config: Config, threads: int = 2, *, forecaster: Forecaster | None = None
-    ) -> None:
-        self.config = config
-        self.detector = make_detector(config, threads)
-        self.classifier = EmotionClassifier(threads=threads)
-        self.mesh = MeshStage(config, threads) if config.mesh.enabled else None
-        self.forecaster = forecaster
-        self.clock = StageClock()
-        self.tracker = TrackerState()
-        self.tracks: dict[int, TrackScorer] = {}
-        self._since_full = 0
-        self._last_ts: float | None = None
-
-    def reset(self) -> None:
-        """Forget tracks and their windows, e.g. when a new session starts."""
-        self.tracker = TrackerState()
-        self.tracks = {}
-        if self.mesh is not None:
-            self.mesh.reset()
-        self._since_full = 0
-        self._last_ts = None
-
-    def _detect(self, image: npt.NDArray[np.uint8], ts: float) -> tuple[list[Face], bool]:
-        every = self.config.detection.detect_every
-        visible = [] if self._last_ts is None else self.tracker.visible_at(self._last_ts)
-        if visible and self._since_full < every:
-            refined = self.detector.refine(image, [track.predicted(ts) for track in visible])
-            self._since_full = every if len(refined) < len(visible) else self._since_full + 1
-            if refined:
-                return refined, False
-        self._since_full = 1
-        return self.detector.detect(image), True
-
-    def process(self, frame: Frame) -> FrameResult:
-        clock = self.clock
-        with clock.stage("detect"):
-            faces, full = self._detect(frame.image, frame.ts)
-            assignment = assign(self.tracker, faces, frame.ts, self.config.tracking)
-            self.tracker = assignment.state
-            self._last_ts = frame.ts
-            live = {track.track_id for track in self.tracker.tracks}
-            self.tracks = {key: value for key, value in self.tracks.items() if key in live}
-        if not faces:
-            return FrameResult(frame.index, frame.ts, (), full, dict(clock.last_ms))
-        with clock.stage("align"):
-            crops = [aligned_crop(frame.image, face) for face in faces]
-            features = [face_features(face, crop) for face, crop in zip(faces, crops, strict=True)]
-        with clock.stage("classify"):
-            probs = self.classifier.predict(crops)
-        with clock.stage("mesh"):
-            measures = (
-                [None] * len(faces) if self.mesh is None else self.mesh.measure(frame.image, faces)
+            located = self.policy.locate(frame.image, frame.ts)
+            if located.forgotten:
+                for stage in self.stages:
+                    stage.forget(located.forgotten)
+        if not located.faces:
+            return FrameResult(
+                frame.index, frame.ts, (), located.full_detection, dict(clock.last_ms)
             )
-        with clock.stage("score"):
-            results = []
-            for index, track_id in enumerate(assignment.track_ids):
-                track = self.tracks.get(track_id)
-                if track is None:
-                    track = self.tracks[track_id] = TrackScorer(self.config, self.forecaster, None)
-                results.append(
-                    track.score(
-                        track_id,
-                        frame.ts,
-                        faces[index],
-                        probs[index],
-                        features[index],
-                        measures[index],
-                    )
-                )
-            results.sort(key=lambda result: result.track_id)
-        return FrameResult(frame.index, frame.ts, tuple(results), full, dict(clock.last_ms))
+        faces = tuple(FaceWork(track_id, face) for track_id, face in located.faces)
+        for name, group in self._timed:
+            with clock.stage(name):
+                for stage in group:
+                    faces = stage.run(frame, faces)
+        results = sorted((face_result(work) for work in faces), key=lambda r: r.track_id)
+        return FrameResult(
+            frame.index, frame.ts, tuple(results), located.full_detection, dict(clock.last_ms)
+        )
 
 
 def make_pipeline(
@@ -356,11 +178,34 @@ def make_pipeline(
     *,
     forecaster: Forecaster | None = None,
     calibration: Calibration | None = None,
+    threads: int = DEFAULT_THREADS,
 ) -> Pipeline:
     """The pipeline for one mode; both load the same models. The forecaster needs the
-    mesh's fatigue cues, so without the mesh it is dropped."""
+    mesh's fatigue cues, so without the mesh it is dropped. Tracks of a multi-user
+    session are not yet anyone in particular while the pipeline runs (names come
+    later), so no calibration applies to them."""
     if not config.mesh.enabled:
         forecaster = None
+    detector = make_detector(config, threads)
+    policy: FacePolicy
     if multi_user:
-        return MultiFacePipeline(config, forecaster=forecaster)
-    return FramePipeline(config, forecaster=forecaster, calibration=calibration)
+        policy = TrackedFaces(detector, config.detection, config.tracking)
+        calibration = None
+    else:
+        policy = LargestFace(detector, config.detection)
+    stages = default_stages(config, threads, forecaster=forecaster, calibration=calibration)
+    return Pipeline(policy, stages)
+
+
+__all__ = [
+    "MAX_DETECTION_SIDE",
+    "PRIMARY_TRACK",
+    "STAGES",
+    "FaceResult",
+    "FrameResult",
+    "Pipeline",
+    "StageClock",
+    "face_result",
+    "make_detector",
+    "make_pipeline",
+]

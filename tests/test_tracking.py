@@ -218,10 +218,10 @@ def test_crowd_keeps_ids_with_scheduled_detection(shared_data: Path) -> None:
     constant-velocity prediction is what keeps her one person (10 switches without it).
     """
     from burnout_tui.config import load_config
-    from burnout_tui.pipeline import MultiFacePipeline
+    from burnout_tui.pipeline import make_pipeline
 
     source = open_source(parse_source(str(shared_data / CROWD_CLIP)))
-    pipeline = MultiFacePipeline(load_config())
+    pipeline = make_pipeline(load_config(), multi_user=True)
     tracked: list[list[tuple[int, Face]]] = []
     while (frame := source.read()) is not None and frame.index <= CROWD_FRAMES.stop:
         tracked.append([(face.track_id, face.face) for face in pipeline.process(frame).faces])

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from burnout_tui.config import Config, load_config
-from burnout_tui.pipeline import STAGES, FramePipeline, FrameResult, MultiFacePipeline
+from burnout_tui.pipeline import STAGES, FrameResult, make_pipeline
 from burnout_tui.sources import open_source, parse_source
 from burnout_tui.vision.face import Face
 from tools import forecast_eval
@@ -60,7 +60,7 @@ def run_analyze_subprocess(video: Path, config_path: Path | None) -> AnalyzeRun:
 
 def per_frame(config: Config, video: Path) -> list[FrameResult]:
     source = open_source(parse_source(str(video)))
-    pipeline = FramePipeline(config)
+    pipeline = make_pipeline(config, multi_user=False)
     results = []
     while (frame := source.read()) is not None:
         results.append(pipeline.process(frame))
@@ -118,7 +118,7 @@ def multi_user_run(config: Config, video: Path, size: tuple[int, int] | None) ->
     import cv2
 
     source = open_source(parse_source(str(video)))
-    pipeline = MultiFacePipeline(config)
+    pipeline = make_pipeline(config, multi_user=True)
     faces: list[int] = []
     ids: set[int] = set()
     elapsed = 0.0
@@ -184,7 +184,7 @@ def recording_overhead(video: Path) -> tuple[float, float]:
 def tracked_ids(config: Config, video: Path) -> list[list[tuple[int, Face]]]:
     """(track id, face) per frame from the multi-user pipeline as `analyze` runs it."""
     source = open_source(parse_source(str(video)))
-    pipeline = MultiFacePipeline(config)
+    pipeline = make_pipeline(config, multi_user=True)
     tracked = []
     while (frame := source.read()) is not None:
         tracked.append([(face.track_id, face.face) for face in pipeline.process(frame).faces])

@@ -37,8 +37,10 @@ SET status = 'interrupted',
         (SELECT max(f.frame_index) + 1 FROM frames AS f WHERE f.session_id = sessions.session_id),
         0)
 WHERE status = 'running'
-RETURNING session_id
 """
+
+_RECOVER_ALL = _RECOVER + "RETURNING session_id"
+_RECOVER_ONE = _RECOVER + "AND session_id = ?"
 
 
 def recover_interrupted(con: duckdb.DuckDBPyConnection) -> list[int]:
@@ -46,4 +48,10 @@ def recover_interrupted(con: duckdb.DuckDBPyConnection) -> list[int]:
 
     One statement, so one transaction: either every such session is closed or none is.
     """
-    return sorted(int(session_id) for (session_id,) in con.execute(_RECOVER).fetchall())
+    return sorted(int(session_id) for (session_id,) in con.execute(_RECOVER_ALL).fetchall())
+
+
+def interrupt_session(con: duckdb.DuckDBPyConnection, session_id: int) -> None:
+    """Close one `running` session `interrupted` by the same rule, now: for a process
+    that is alive but cannot finish the session (its last rows could not be written)."""
+    con.execute(_RECOVER_ONE, [session_id])

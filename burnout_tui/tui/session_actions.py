@@ -12,10 +12,14 @@ from textual import on, work
 from textual.message import Message
 from textual.screen import Screen
 
+from burnout_tui.runner import NoSessionError
 from burnout_tui.tui.capture_protocol import Capture
 from burnout_tui.tui.error_modal import DATABASE_ERRORS, StoreFailed
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S, format_clock
 from burnout_tui.tui.marker_modal import MarkerModal
+
+MARKER_ERRORS: tuple[type[Exception], ...] = (*DATABASE_ERRORS, NoSessionError)
+"""A marker also fails, as a dialog, when no session is open (before start, after stop)."""
 
 
 class SessionScreen(Screen[None]):
@@ -43,7 +47,7 @@ class SessionScreen(Screen[None]):
         """Not exclusive: two markers set in quick succession are both kept."""
         try:
             at = self.capture.add_marker(note)
-        except DATABASE_ERRORS as error:
+        except MARKER_ERRORS as error:
             self.post_message(StoreFailed("marker not saved", error))
             return
         self.post_message(self.MarkerSaved(at, note))
