@@ -95,7 +95,7 @@ def _checked_record(record: Path | None) -> Path | None:
     """Reject an unusable --record path before any model, source or database opens."""
     if record is None:
         return None
-    from burnout_tui.recording import check_output
+    from burnout_tui.runtime.recording import check_output
 
     return check_output(record)
 
@@ -187,8 +187,8 @@ def analyze(
     record: Path | None,
 ) -> None:
     """Analyse a video file (or `demo`) as fast as possible and store one session."""
-    from burnout_tui.analyze import AnalysisOptions
     from burnout_tui.commands.analyze import analyze_command
+    from burnout_tui.runtime.analyze import AnalysisOptions
 
     config = state.config()
     analyze_command(

@@ -43,8 +43,8 @@ def install_hook(log: Path) -> None:
 
 
 async def pilot_monitor(db: str) -> None:
-    from burnout_tui.capture import CaptureWorker
     from burnout_tui.config import load_config
+    from burnout_tui.runtime.capture import CaptureWorker
     from burnout_tui.sources import parse_source
     from burnout_tui.store import open_database
     from burnout_tui.tui.app import MonitorApp

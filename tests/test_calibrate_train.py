@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from burnout_tui.personal_models import personal_model_path
+from burnout_tui.runtime.personal_models import personal_model_path
 from tests.test_cli import run_cli
 
 

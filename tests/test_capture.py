@@ -11,9 +11,9 @@ import cv2
 import duckdb
 import pytest
 
-from burnout_tui import capture
-from burnout_tui.capture import CaptureWorker, WorkerState
 from burnout_tui.config import Config, load_config
+from burnout_tui.runtime import capture
+from burnout_tui.runtime.capture import CaptureWorker, WorkerState
 from burnout_tui.sources import Frame, SourceError, SourceSpec, parse_source
 from burnout_tui.sources.demo import DemoSource
 from burnout_tui.store import open_database

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from burnout_tui.personal_models import personal_model_path
+from burnout_tui.runtime.personal_models import personal_model_path
 from burnout_tui.store import open_database, repository
 from burnout_tui.store.database import wal_path
 from burnout_tui.store.erase import compact, rebuild_path

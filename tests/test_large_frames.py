@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from burnout_tui.pipeline import MAX_DETECTION_SIDE
+from burnout_tui.runtime.pipeline import MAX_DETECTION_SIDE
 from burnout_tui.sources.demo import ASSET as ASTRONAUT
 from burnout_tui.vision.detector import FaceDetector
 from tests.test_detector import iou

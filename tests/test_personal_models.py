@@ -2,7 +2,7 @@
 
 The file beside the database is input like any other: it may be garbage, cut short by a
 full disk, or another model entirely. The command refuses it by name rather than falling
-back to the shipped model (see `burnout_tui.personal_models`), and refuses it before a
+back to the shipped model (see `burnout_tui.runtime.personal_models`), and refuses it before a
 database is created.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from burnout_tui.forecast.finetune import write_model
 from burnout_tui.forecast.model import MODEL_FILENAME
 from burnout_tui.models_dir import model_path
-from burnout_tui.personal_models import personal_model_path
+from burnout_tui.runtime.personal_models import personal_model_path
 from tests.test_cli import run_cli
 
 USER = "ana"

@@ -8,10 +8,10 @@ import cv2
 import pytest
 from click.testing import CliRunner
 
-from burnout_tui.analyze import AnalysisOptions, run_analysis
 from burnout_tui.cli import cli
 from burnout_tui.config import Config
-from burnout_tui.recording import Recorder, RecordingError, check_output
+from burnout_tui.runtime.analyze import AnalysisOptions, run_analysis
+from burnout_tui.runtime.recording import Recorder, RecordingError, check_output
 from burnout_tui.sources import open_source, parse_source
 from burnout_tui.store import open_database
 

@@ -15,19 +15,19 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from burnout_tui import capture
-from burnout_tui.capture import CaptureWorker
 from burnout_tui.config import Config, load_config
-from burnout_tui.face_policy import LargestFace
-from burnout_tui.face_stages import (
+from burnout_tui.runtime import capture
+from burnout_tui.runtime.capture import CaptureWorker
+from burnout_tui.runtime.face_policy import LargestFace
+from burnout_tui.runtime.face_stages import (
     CropStage,
     FaceWork,
     ScoringStage,
     StageOrderError,
     default_stages,
 )
-from burnout_tui.pipeline import FaceResult, Pipeline, make_detector, make_pipeline
-from burnout_tui.runner import NoSessionError, SessionRunner
+from burnout_tui.runtime.pipeline import FaceResult, Pipeline, make_detector, make_pipeline
+from burnout_tui.runtime.runner import NoSessionError, SessionRunner
 from burnout_tui.sources import Frame, SourceSpec, parse_source
 from burnout_tui.sources.demo import DemoSource
 from burnout_tui.store import StoreError, open_database

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from burnout_tui.cli import cli
-from burnout_tui.recording import check_output
+from burnout_tui.runtime.recording import check_output
 from burnout_tui.sources.demo import ASSET as ASTRONAUT
 from tests.test_cli import assert_one_line_error, run_cli
 from tests.test_report_correlation import SURVEY, SYSTEM, write_csv

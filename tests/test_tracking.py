@@ -36,9 +36,9 @@ import pytest
 
 from burnout_tui.config import TrackingConfig
 from burnout_tui.sources import open_source, parse_source
-from burnout_tui.tracking import FIRST_TRACK_ID, TrackerState, assign
 from burnout_tui.vision.detector import FaceDetector
 from burnout_tui.vision.face import Face
+from burnout_tui.vision.tracking import FIRST_TRACK_ID, TrackerState, assign
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
@@ -218,7 +218,7 @@ def test_crowd_keeps_ids_with_scheduled_detection(shared_data: Path) -> None:
     constant-velocity prediction is what keeps her one person (10 switches without it).
     """
     from burnout_tui.config import load_config
-    from burnout_tui.pipeline import make_pipeline
+    from burnout_tui.runtime.pipeline import make_pipeline
 
     source = open_source(parse_source(str(shared_data / CROWD_CLIP)))
     pipeline = make_pipeline(load_config(), multi_user=True)

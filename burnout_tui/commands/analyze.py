@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from burnout_tui.analyze import AnalysisOptions, AnalysisResult, run_analysis
 from burnout_tui.config import Config
-from burnout_tui.personal_models import load_forecaster
-from burnout_tui.recording import Recorder, announce, check_output
+from burnout_tui.runtime.analyze import AnalysisOptions, AnalysisResult, run_analysis
+from burnout_tui.runtime.personal_models import load_forecaster
+from burnout_tui.runtime.recording import Recorder, announce, check_output
 from burnout_tui.sources import FrameSource, open_source, parse_source
 from burnout_tui.store import open_database
 from burnout_tui.store.database import remove_database_files

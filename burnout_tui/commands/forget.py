@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from burnout_tui.personal_models import personal_model_path
+from burnout_tui.runtime.personal_models import personal_model_path
 from burnout_tui.store.erase import Erasure, Forgotten, NotConfirmedError, forget_user
 
 

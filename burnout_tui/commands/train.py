@@ -26,7 +26,7 @@ from burnout_tui.forecast.dataset import Samples, concat_samples, make_samples
 from burnout_tui.forecast.finetune import FinetuneResult, NotEnoughDataError, finetune
 from burnout_tui.forecast.inputs import FATIGUE_INPUTS, input_from_columns
 from burnout_tui.forecast.model import Forecaster
-from burnout_tui.personal_models import personal_model_path
+from burnout_tui.runtime.personal_models import personal_model_path
 from burnout_tui.store.schema import PROBABILITY_COLUMNS
 
 HELD_BACK_SHARE = 0.25

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from burnout_tui.config import Config
-from burnout_tui.pipeline import FrameResult
+from burnout_tui.runtime.pipeline import FrameResult
 from burnout_tui.store import open_database
 from tests.tui.replay import ReplayCapture, replay_results
 from tests.tui.tmux import Tmux

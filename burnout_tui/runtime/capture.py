@@ -21,10 +21,10 @@ import duckdb
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.forecast.model import Forecaster
-from burnout_tui.personal_models import forecaster_label
-from burnout_tui.pipeline import FrameResult, Pipeline, make_pipeline
-from burnout_tui.recording import Recorder
-from burnout_tui.runner import SessionRunner
+from burnout_tui.runtime.personal_models import forecaster_label
+from burnout_tui.runtime.pipeline import FrameResult, Pipeline, make_pipeline
+from burnout_tui.runtime.recording import Recorder
+from burnout_tui.runtime.runner import SessionRunner
 from burnout_tui.sources import FrameSource, SourceError, SourceKind, SourceSpec, open_source
 from burnout_tui.sources.frame import Frame
 from burnout_tui.store import store_cursor

@@ -39,8 +39,8 @@ import duckdb
 
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
-from burnout_tui.pipeline import FrameResult, Pipeline
-from burnout_tui.recording import Recorder
+from burnout_tui.runtime.pipeline import FrameResult, Pipeline
+from burnout_tui.runtime.recording import Recorder
 from burnout_tui.sources.frame import Frame
 from burnout_tui.store import FrameWriter, StoreError, frame_rows, repository
 from burnout_tui.store.recovery import interrupt_session

@@ -21,10 +21,10 @@ from burnout_tui.calibration import Calibration
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.forecast.model import Forecaster
-from burnout_tui.personal_models import forecaster_label
-from burnout_tui.pipeline import FrameResult, Pipeline, make_pipeline
-from burnout_tui.recording import Recorder
-from burnout_tui.runner import SessionRunner
+from burnout_tui.runtime.personal_models import forecaster_label
+from burnout_tui.runtime.pipeline import FrameResult, Pipeline, make_pipeline
+from burnout_tui.runtime.recording import Recorder
+from burnout_tui.runtime.runner import SessionRunner
 from burnout_tui.scoring import SessionSummary, summarise
 from burnout_tui.sources.frame import Frame, FrameSource
 from burnout_tui.store.calibrations import latest_calibration

@@ -22,9 +22,9 @@ import numpy as np
 import numpy.typing as npt
 
 from burnout_tui.config import DetectionConfig, TrackingConfig
-from burnout_tui.tracking import TrackerState, assign
 from burnout_tui.vision.detector import FaceDetector
 from burnout_tui.vision.face import Face
+from burnout_tui.vision.tracking import TrackerState, assign
 
 PRIMARY_TRACK = 0
 """Single-user mode follows one person: the largest face, stored under this track id."""
