@@ -11,12 +11,12 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from burnout_tui.calibration import Calibration
 from burnout_tui.commands.analyze import analyze_command
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.runtime.analyze import AnalysisOptions
 from burnout_tui.runtime.pipeline import PRIMARY_TRACK
+from burnout_tui.scoring.calibration import Calibration
 from burnout_tui.store import repository
 from burnout_tui.store.calibrations import save_calibration
 

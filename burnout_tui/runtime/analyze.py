@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import numpy as np
 
-from burnout_tui.calibration import Calibration
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.forecast.model import Forecaster
@@ -26,6 +25,7 @@ from burnout_tui.runtime.pipeline import FrameResult, Pipeline, make_pipeline
 from burnout_tui.runtime.recording import Recorder
 from burnout_tui.runtime.runner import SessionRunner
 from burnout_tui.scoring import SessionSummary, summarise
+from burnout_tui.scoring.calibration import Calibration
 from burnout_tui.sources.frame import Frame, FrameSource
 from burnout_tui.store.calibrations import latest_calibration
 from burnout_tui.store.fatigue import FatigueRow, session_fatigue

@@ -21,11 +21,11 @@ from typing import Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from burnout_tui.calibration import Calibration
 from burnout_tui.config import Config, FatigueConfig, MeshConfig, ScoringConfig
 from burnout_tui.forecast.inputs import input_vector
 from burnout_tui.forecast.model import Forecaster, TrackForecast
 from burnout_tui.scoring import RollingScore, frame_scores
+from burnout_tui.scoring.calibration import Calibration
 from burnout_tui.scoring.fatigue import Baseline, FatigueFrame, FatigueTracker
 from burnout_tui.sources.frame import Frame
 from burnout_tui.vision.align import aligned_crop

@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from burnout_tui.calibration import Calibration
 from burnout_tui.config import Config
 from burnout_tui.forecast.model import Forecaster
 from burnout_tui.runtime.face_policy import PRIMARY_TRACK, FacePolicy, LargestFace, TrackedFaces
 from burnout_tui.runtime.face_stages import FaceStage, FaceWork, StageOrderError, default_stages
+from burnout_tui.scoring.calibration import Calibration
 from burnout_tui.scoring.fatigue import FatigueFrame
 from burnout_tui.sources.frame import Frame
 from burnout_tui.vision.detector import FaceDetector
