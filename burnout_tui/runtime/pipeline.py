@@ -49,7 +49,7 @@ shrunk to it; boxes and keypoints still come out in source pixels. Above it the 
 pyramid grows with the frame while the faces a webcam or a room camera sees are found at
 1080p already. With strip-wise P-Net (vision/detector.py) `analyze` on a 4000×3000 MJPG
 clip peaked at 431 MB against 333 MB for the same clip at 640×480 (1175 MB before);
-tests/test_large_frames.py holds the difference under 150 MB."""
+tests/unit/test_large_frames.py holds the difference under 150 MB."""
 
 STAGES = ("decode", "detect", "align", "classify", "mesh", "score", "store")
 """Stage names in pipeline order, as `make bench` and the summary report them."""

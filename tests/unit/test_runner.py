@@ -8,9 +8,8 @@ error, and closes a session it cannot finish `interrupted` rather than leaving i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import fields, replace
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -30,25 +29,12 @@ from burnout_tui.runtime.pipeline import FaceResult, Pipeline, make_detector, ma
 from burnout_tui.runtime.runner import NoSessionError, SessionRunner
 from burnout_tui.sources import Frame, SourceSpec, parse_source
 from burnout_tui.sources.demo import DemoSource
-from burnout_tui.store import StoreError, open_database
+from burnout_tui.store import StoreError
 from burnout_tui.store.writer import FrameWriter
 
 WAIT_S = 60.0
 SOURCE_STEP = 3
 """The stand-in file's frame numbers advance by this, as if its decoder skipped frames."""
-
-
-@pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
-    monkeypatch.chdir(tmp_path)
-    return load_config()
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = open_database(tmp_path / "r.duckdb")
-    yield connection
-    connection.close()
 
 
 def wait_until(predicate: Callable[[], bool], what: str) -> None:
@@ -81,9 +67,9 @@ class SkippingFile:
 
 
 def test_marker_without_a_session_is_a_clear_error(
-    config: Config, con: duckdb.DuckDBPyConnection
+    loaded_config: Config, con: duckdb.DuckDBPyConnection
 ) -> None:
-    worker = CaptureWorker(parse_source("demo"), config, con, "ana")
+    worker = CaptureWorker(parse_source("demo"), loaded_config, con, "ana")
     with pytest.raises(NoSessionError, match="no session is open"):
         worker.add_marker("before start")
     worker.stop()
@@ -92,7 +78,7 @@ def test_marker_without_a_session_is_a_clear_error(
 
 
 def test_worker_stores_source_frame_numbers_times_stages_and_closes_its_cursors(
-    config: Config, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+    loaded_config: Config, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     opened: list[duckdb.DuckDBPyConnection] = []
     real_cursor = capture.store_cursor
@@ -107,7 +93,7 @@ def test_worker_stores_source_frame_numbers_times_stages_and_closes_its_cursors(
 
     monkeypatch.setattr(capture, "store_cursor", recording_cursor)
     monkeypatch.setattr(capture, "open_source", open_skipping)
-    worker = CaptureWorker(parse_source("demo"), config, con, "ana", fast=True)
+    worker = CaptureWorker(parse_source("demo"), loaded_config, con, "ana", fast=True)
     worker.start()
     wait_until(lambda: worker.status().face_frames >= 10, "10 frames with a face")
     worker.add_marker("one")
@@ -133,11 +119,11 @@ def test_worker_stores_source_frame_numbers_times_stages_and_closes_its_cursors(
 
 
 def test_a_session_that_cannot_be_flushed_is_closed_interrupted(
-    config: Config, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+    loaded_config: Config, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A writer that fails (disk full, say) leaves the rows it committed; the session is
     closed `interrupted` now, as the next open would, and the error still reaches `stop`."""
-    worker = CaptureWorker(parse_source("demo"), config, con, "ana", fast=True)
+    worker = CaptureWorker(parse_source("demo"), loaded_config, con, "ana", fast=True)
     worker.start()
     wait_until(lambda: worker.status().face_frames >= 5, "5 frames with a face")
     session = worker.session_id
@@ -154,11 +140,11 @@ def test_a_session_that_cannot_be_flushed_is_closed_interrupted(
 
 
 def test_runner_rollback_and_interrupt_end_a_session(
-    config: Config, con: duckdb.DuckDBPyConnection
+    loaded_config: Config, con: duckdb.DuckDBPyConnection
 ) -> None:
     """`rollback` deletes the session with its rows; `interrupt` keeps the rows and closes
     it with frames_total from the last stored frame number."""
-    no_mesh = replace(config, mesh=replace(config.mesh, enabled=False))
+    no_mesh = replace(loaded_config, mesh=replace(loaded_config.mesh, enabled=False))
     pipeline = make_pipeline(no_mesh, multi_user=False)
     source = DemoSource(loop=False)
     with SessionRunner(con, no_mesh, "ana", source.label, pipeline) as runner:
@@ -190,19 +176,22 @@ def test_face_work_carries_every_result_field() -> None:
 
 
 def test_default_stage_order() -> None:
-    config = load_config()
+    loaded_config = load_config()
     names = [
         type(stage).__name__
-        for stage in default_stages(config, 1, forecaster=None, calibration=None)
+        for stage in default_stages(loaded_config, 1, forecaster=None, calibration=None)
     ]
     assert names == ["CropStage", "EmotionStage", "MeshStage", "FatigueStage", "ScoringStage"]
 
 
-def test_a_stage_list_missing_a_stage_fails_clearly(config: Config) -> None:
+def test_a_stage_list_missing_a_stage_fails_clearly(loaded_config: Config) -> None:
     """Scoring without the emotion stage before it names what is missing."""
     pipeline = Pipeline(
-        LargestFace(make_detector(config, 1), config.detection),
-        [CropStage(), ScoringStage(config.scoring, None, config.calibration.min_score_std)],
+        LargestFace(make_detector(loaded_config, 1), loaded_config.detection),
+        [
+            CropStage(),
+            ScoringStage(loaded_config.scoring, None, loaded_config.calibration.min_score_std),
+        ],
     )
     frame = DemoSource(loop=False).read()
     assert frame is not None

@@ -14,7 +14,7 @@ import pytest
 from burnout_tui.store import FrameWriter, open_database, repository
 from burnout_tui.store.recovery import recover_interrupted
 from burnout_tui.store.writer import FLUSH_LOG_ENV
-from tests.test_store import make_row
+from tests.unit.test_store import make_row
 
 
 def start(con: duckdb.DuckDBPyConnection, user: str = "ana") -> int:

@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 from burnout_tui.cli import cli
 from burnout_tui.store import FrameWriter, StoreError, open_database
 from burnout_tui.store.file_kind import DUCKDB_HEADER_BLOCK, DUCKDB_MIN_SIZE
-from tests.test_store import make_row, new_session
+from tests.unit.test_store import make_row, new_session
 
 USER_MODE = 0o644
 """A mode the product would never give a file (it makes its own 0600), so a chmod shows."""

@@ -25,7 +25,7 @@ from burnout_tui.tui.live_series import FatigueTally
 from burnout_tui.vision.fatigue import MeshMeasures
 from tests.fatigue_view import stored_session
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DUCKDB_TYPES = {bool: "BOOLEAN", float: "DOUBLE"}
 """How a FatigueFrame field's type is stored (migration 4)."""
 DT = 1.0 / 30.0

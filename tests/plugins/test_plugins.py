@@ -17,10 +17,9 @@ from click.testing import CliRunner
 from burnout_tui import plugin_loader
 from burnout_tui.cli import cli
 from burnout_tui.plugin import ENTRY_POINT_GROUP
-from tests.test_cli import HEAVY_MODULES, assert_one_line_error
-from tests.test_report_sql import build_demo_db
+from tests.integration.test_cli import HEAVY_MODULES, assert_one_line_error
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "burnout-tui-example-plugin"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "burnout-tui-example-plugin"
 EXAMPLE_DIST = "burnout-tui-example-plugin"
 PIP_TIMEOUT_S = 300
 
@@ -40,11 +39,6 @@ def reports():
             Report("good-crash", "Always fails.", crash)]
 """
 BROKEN_PLUGIN = "raise ImportError('broken on purpose')\n"
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_demo_db(tmp_path_factory.mktemp("db") / "s.duckdb")
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from burnout_tui.store import repository
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
 SEATED_PEOPLE = 4
-"""short_hamilton_clip.mp4 ends with four people in view (see tests/test_tracking.py)."""
+"""short_hamilton_clip.mp4 ends with four people in view
+(see tests/integration/test_tracking.py)."""
 
 
 def test_analyze_multi_user_stores_tracks_mapped_to_users(

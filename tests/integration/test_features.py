@@ -29,7 +29,7 @@ from burnout_tui.vision.features import (
     openness,
 )
 
-ASTRONAUT = Path(__file__).resolve().parents[1] / "burnout_tui/sources/assets/astronaut.jpg"
+ASTRONAUT = Path(__file__).resolve().parents[2] / "burnout_tui/sources/assets/astronaut.jpg"
 ROLL_TOLERANCE_DEG = 2.5
 """MTCNN keypoints are a pixel or two off; over a ~40 px eye distance that is ~2 degrees."""
 RATIO_RTOL = 0.05
@@ -203,18 +203,6 @@ def test_openness_ignores_brightness_and_contrast() -> None:
     dimmer = np.asarray(cv2.convertScaleAbs(crop, alpha=0.5, beta=20), dtype=np.uint8)
 
     assert openness(dimmer, points) == pytest.approx(openness(crop, points), abs=0.02)
-
-
-@pytest.fixture(scope="module")
-def astronaut() -> np.ndarray:
-    if not ASTRONAUT.is_file():
-        pytest.skip(f"{ASTRONAUT} is not shipped")
-    return np.asarray(cv2.imread(str(ASTRONAUT), cv2.IMREAD_COLOR), dtype=np.uint8)
-
-
-@pytest.fixture(scope="module")
-def detector() -> FaceDetector:
-    return FaceDetector()
 
 
 def _framed(crop: np.ndarray) -> np.ndarray:

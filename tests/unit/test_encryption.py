@@ -24,7 +24,7 @@ from burnout_tui.store.connect import attach_store
 from burnout_tui.store.database import open_database
 from burnout_tui.store.file_kind import inspect_store_file
 from burnout_tui.store.keys import KEY_ENV, StoreKeyError, database_key
-from tests.test_cli import assert_one_line_error, run_cli
+from tests.integration.test_cli import assert_one_line_error, run_cli
 
 KEY = "correct horse battery staple"
 NAME = "zzsecretname"
@@ -186,7 +186,7 @@ def test_every_cursor_of_an_encrypted_store_reaches_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from burnout_tui.store import FrameWriter, store_cursor
-    from tests.test_store import count_frames, make_row, new_session
+    from tests.unit.test_store import count_frames, make_row, new_session
 
     monkeypatch.setenv(KEY_ENV, KEY)
     con = open_database(tmp_path / "s.duckdb", encrypt=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STRACE = shutil.which("strace")
 COMMAND_TIMEOUT_S = 240
 ALLOWED_HOME_DIRS: tuple[str, ...] = (".config/burnout-tui", ".local/share/burnout-tui")

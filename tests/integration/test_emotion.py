@@ -22,7 +22,7 @@ KERAS_ACCURACY = 0.5837
 MIN_ACCURACY = 0.58
 ROW_SUM_ATOL = 1e-5
 FEATURE_SHAPE = (128, 4, 4)
-ASTRONAUT = Path(__file__).resolve().parents[1] / "burnout_tui/sources/assets/astronaut.jpg"
+ASTRONAUT = Path(__file__).resolve().parents[2] / "burnout_tui/sources/assets/astronaut.jpg"
 
 
 @pytest.fixture(scope="module")

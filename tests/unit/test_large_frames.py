@@ -20,7 +20,7 @@ import pytest
 from burnout_tui.runtime.pipeline import MAX_DETECTION_SIDE
 from burnout_tui.sources.demo import ASSET as ASTRONAUT
 from burnout_tui.vision.detector import FaceDetector
-from tests.test_detector import iou
+from tests.integration.test_detector import iou
 
 LARGE = (4000, 3000)
 SMALL = (640, 480)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("burnout_tui", "plugins")
 NO_ASSERTS = ("burnout_tui/commands", "burnout_tui/cli.py")
 """Where arguments arrive from the command line: every check there is a real one."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import assert_one_line_error, run_cli
+from tests.integration.test_cli import assert_one_line_error, run_cli
 
 LOCK_WAIT_S = 30.0
 """How long the lock-holding child may take to start before the test gives up."""
@@ -28,11 +28,6 @@ def build_demo_db(path: Path) -> Path:
     )  # fmt: skip
     assert answered.returncode == 0, answered.stderr
     return path
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_demo_db(tmp_path_factory.mktemp("db") / "s.duckdb")
 
 
 def sql_json(*args: str) -> dict[str, object]:

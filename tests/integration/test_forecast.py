@@ -54,7 +54,7 @@ from burnout_tui.scoring.valence import frame_scores
 HIDDEN = 32
 FEATURES = len(FORECAST_FEATURES)
 PARITY_ATOL = 1e-5
-CHECK_FILE = Path(__file__).resolve().parents[1] / "models" / "burnout_lstm_check.npz"
+CHECK_FILE = Path(__file__).resolve().parents[2] / "models" / "burnout_lstm_check.npz"
 FPS = 30.0
 
 

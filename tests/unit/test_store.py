@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -56,18 +55,6 @@ def make_row(session_id: int, index: int, score: float = 0.0, track_id: int = 0)
         frame_score=score,
         rolling_score=score / 2,
     )
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "sessions.duckdb"
-
-
-@pytest.fixture
-def con(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = open_database(db)
-    yield connection
-    connection.close()
 
 
 def new_session(con: duckdb.DuckDBPyConnection, user: str = "ana") -> int:

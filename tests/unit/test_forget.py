@@ -21,7 +21,7 @@ from burnout_tui.runtime.personal_models import personal_model_path
 from burnout_tui.store import open_database, repository
 from burnout_tui.store.database import wal_path
 from burnout_tui.store.erase import compact, rebuild_path
-from tests.test_cli import assert_one_line_error, run_cli
+from tests.integration.test_cli import assert_one_line_error, run_cli
 
 NAME = "zzforgetme"
 SECRETS = (NAME, "zz-marker-4f1c9e", "zz-answer-7d2b06", "zz-note-93ae51")

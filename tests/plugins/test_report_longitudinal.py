@@ -14,7 +14,7 @@ from burnout_tui_plugins._stats import linear_trend, rolling_mean
 from scipy import stats
 
 from burnout_tui.plugin import ReportError
-from tests.test_report_correlation import (
+from tests.plugins.test_report_correlation import (
     HAPPY,
     NEUTRAL,
     PNG_MAGIC,

@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import duckdb
 import pytest
 
-from burnout_tui.config import Config, load_config
+from burnout_tui.config import Config
 from burnout_tui.runtime import capture
 from burnout_tui.runtime.capture import CaptureWorker, WorkerState
 from burnout_tui.sources import Frame, SourceError, SourceSpec, parse_source
 from burnout_tui.sources.demo import DemoSource
-from burnout_tui.store import open_database
 
 WAIT_S = 60.0
-
-
-@pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
-    monkeypatch.chdir(tmp_path)
-    return load_config()
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = open_database(tmp_path / "c.duckdb")
-    yield connection
-    connection.close()
 
 
 def wait_until(predicate: Callable[[], bool], what: str) -> None:
@@ -65,8 +51,10 @@ class DroppingCamera:
         return None
 
 
-def test_file_session_is_complete_with_rows(config: Config, con: duckdb.DuckDBPyConnection) -> None:
-    worker = CaptureWorker(parse_source("demo"), config, con, "ana", fast=True)
+def test_file_session_is_complete_with_rows(
+    loaded_config: Config, con: duckdb.DuckDBPyConnection
+) -> None:
+    worker = CaptureWorker(parse_source("demo"), loaded_config, con, "ana", fast=True)
     worker.start()
     wait_until(lambda: worker.status().face_frames >= 20, "20 frames with a face")
     drained = worker.drain()
@@ -87,7 +75,7 @@ def test_file_session_is_complete_with_rows(config: Config, con: duckdb.DuckDBPy
 
 
 def test_unplugged_camera_reconnects_into_the_same_session(
-    config: Config, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+    loaded_config: Config, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     opened: list[DroppingCamera] = []
 
@@ -101,7 +89,7 @@ def test_unplugged_camera_reconnects_into_the_same_session(
 
     monkeypatch.setattr(capture, "open_source", open_dropping)
     monkeypatch.setattr(capture, "RECONNECT_DELAYS_S", (0.2,))
-    worker = CaptureWorker(parse_source("9"), config, con, "ana")
+    worker = CaptureWorker(parse_source("9"), loaded_config, con, "ana")
     states: list[WorkerState] = []
     worker.start()
     wait_until(lambda: states.append(worker.status().state) or len(opened) >= 3, "a reconnect")
@@ -118,9 +106,9 @@ def test_unplugged_camera_reconnects_into_the_same_session(
 
 
 def test_missing_stream_is_reported_and_quitting_still_finalises(
-    config: Config, con: duckdb.DuckDBPyConnection
+    loaded_config: Config, con: duckdb.DuckDBPyConnection
 ) -> None:
-    worker = CaptureWorker(parse_source("rtsp://127.0.0.1:9/none"), config, con, "ana")
+    worker = CaptureWorker(parse_source("rtsp://127.0.0.1:9/none"), loaded_config, con, "ana")
     worker.start()
     wait_until(lambda: worker.status().state is WorkerState.RECONNECTING, "the reconnect state")
     assert "retrying" in worker.status().message
@@ -129,12 +117,14 @@ def test_missing_stream_is_reported_and_quitting_still_finalises(
 
 
 def test_multi_user_names_tracks_and_renames_them(
-    config: Config, con: duckdb.DuckDBPyConnection
+    loaded_config: Config, con: duckdb.DuckDBPyConnection
 ) -> None:
     """Every new track gets an auto userNNN at first sight; a rename re-labels the whole
     session's rows of that track (the mapping, not the rows, changes); a new session
     starts with no names, since its track ids are new people."""
-    worker = CaptureWorker(parse_source("demo"), config, con, "ana", fast=True, multi_user=True)
+    worker = CaptureWorker(
+        parse_source("demo"), loaded_config, con, "ana", fast=True, multi_user=True
+    )
     worker.start()
     wait_until(lambda: bool(worker.track_names()), "an auto-named track")
     names = worker.track_names()
@@ -163,11 +153,11 @@ def test_multi_user_names_tracks_and_renames_them(
 
 
 def test_recording_is_a_playable_file_after_stop(
-    config: Config, con: duckdb.DuckDBPyConnection, tmp_path: Path
+    loaded_config: Config, con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     target = tmp_path / "x.avi"
     worker = CaptureWorker(
-        parse_source("demo"), config, con, "ana", fast=True, multi_user=True, record=target
+        parse_source("demo"), loaded_config, con, "ana", fast=True, multi_user=True, record=target
     )
     worker.start()
     wait_until(lambda: worker.status().frames >= 10, "10 analysed frames")

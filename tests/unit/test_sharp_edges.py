@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from burnout_tui.cli import cli
 from burnout_tui.runtime.recording import check_output
 from burnout_tui.sources.demo import ASSET as ASTRONAUT
-from tests.test_cli import assert_one_line_error, run_cli
-from tests.test_report_correlation import SURVEY, SYSTEM, write_csv
+from tests.integration.test_cli import assert_one_line_error, run_cli
+from tests.plugins.test_report_correlation import SURVEY, SYSTEM, write_csv
 
 CLIP_SIDE = 256
 """Small enough to analyse in a second, large enough for the astronaut's face to be found."""

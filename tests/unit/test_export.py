@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from burnout_tui.store import open_database, repository
-from tests.test_cli import assert_one_line_error, run_cli
-from tests.test_report_sql import build_demo_db
+from tests.integration.test_cli import assert_one_line_error, run_cli
+from tests.plugins.test_report_sql import build_demo_db
 
 PRIVATE_DIR_MODE = 0o700
 ROUND_TRIP_QUERIES = (

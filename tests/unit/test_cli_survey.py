@@ -10,7 +10,7 @@ import pytest
 
 from burnout_tui.commands import survey
 from burnout_tui.config import Config
-from tests.test_cli import assert_one_line_error, run_cli
+from tests.integration.test_cli import assert_one_line_error, run_cli
 
 
 def test_list_instruments_json() -> None:
