@@ -191,7 +191,7 @@ def test_pure_reads_run(demo_db: Path, demo_export: Path, source: str, statement
 
 def test_json_is_written_in_batches_and_stays_one_object(demo_db: Path) -> None:
     """More rows than one fetch batch: the pieces still make the old single JSON object."""
-    from burnout_tui.commands.report import FETCH_BATCH_ROWS
+    from burnout_tui.cli.report import FETCH_BATCH_ROWS
 
     count = FETCH_BATCH_ROWS * 2 + 7
     done = run_cli(

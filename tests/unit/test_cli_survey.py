@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from burnout_tui.commands import survey
+from burnout_tui.cli import survey
 from burnout_tui.config import Config
 from tests.integration.test_cli import assert_one_line_error, run_cli
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from burnout_tui.commands.sql_guard import RefusedQuery, check_read_only
+from burnout_tui.cli.sql_guard import RefusedQuery, check_read_only
 from burnout_tui.store.database import migrate
 
 ACCEPTED: tuple[str, ...] = (

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from burnout_tui.commands.context import CliState
-from burnout_tui.commands.options import database_option
+from burnout_tui.cli.context import CliState
+from burnout_tui.cli.options import database_option
 from burnout_tui.errors import UserError
 from burnout_tui.folders import make_private_dirs
 from burnout_tui.plugin import Option, Report, ReportContext, ReportError, ReportResult
@@ -258,7 +258,7 @@ def sql_command(
     """
     import duckdb
 
-    from burnout_tui.commands.sql_guard import check_read_only
+    from burnout_tui.cli.sql_guard import check_read_only
     from burnout_tui.store.database import first_line
 
     chosen = _chosen_format(ctx, output_format, as_json)

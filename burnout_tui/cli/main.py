@@ -15,9 +15,9 @@ from typing import Any
 import click
 
 from burnout_tui import __version__
-from burnout_tui.commands.context import CliState
-from burnout_tui.commands.options import db_option, user_option
-from burnout_tui.commands.report import report_group
+from burnout_tui.cli.context import CliState
+from burnout_tui.cli.options import db_option, user_option
+from burnout_tui.cli.report import report_group
 from burnout_tui.errors import UserError
 from burnout_tui.file_modes import PRIVATE_UMASK
 
@@ -187,7 +187,7 @@ def analyze(
     record: Path | None,
 ) -> None:
     """Analyse a video file (or `demo`) as fast as possible and store one session."""
-    from burnout_tui.commands.analyze import analyze_command
+    from burnout_tui.cli.analyze import analyze_command
     from burnout_tui.runtime.analyze import AnalysisOptions
 
     config = state.config()
@@ -233,7 +233,7 @@ def calibrate(
     the fatigue thresholds (eyes closed, yawn, looking away) start from its eye, mouth and
     head statistics instead of population defaults.
     """
-    from burnout_tui.commands.calibrate import calibrate_command
+    from burnout_tui.cli.calibrate import calibrate_command
     from burnout_tui.config import MIN_CALIBRATION_S
 
     config = state.config()
@@ -254,7 +254,7 @@ def train(state: CliState, user: str, db_path: Path | None, as_json: bool) -> No
     The newest sessions are held back; the personal model replaces the shipped one for
     USER only if it forecasts those sessions with a lower mean absolute error.
     """
-    from burnout_tui.commands.train import train_command
+    from burnout_tui.cli.train import train_command
 
     config = state.config()
     train_command(user, state.db_path(config, db_path), as_json)
@@ -274,7 +274,7 @@ def forget(state: CliState, user: str, yes: bool, db_path: Path | None, as_json:
     theirs that holds other people's tracks is kept for those people. The database is
     rewritten so the deleted bytes are gone from it. Earlier exports are not touched.
     """
-    from burnout_tui.commands.forget import forget_command
+    from burnout_tui.cli.forget import forget_command
 
     config = state.config()
     forget_command(state.db_path(config, db_path), user, yes, as_json)
@@ -311,7 +311,7 @@ def survey(
     Give --answers to enter a sitting non-interactively; the monitor's `s` key asks the
     same questions in a keyboard form.
     """
-    from burnout_tui.commands import survey as survey_commands
+    from burnout_tui.cli import survey as survey_commands
 
     if list_only:
         survey_commands.list_command(as_json)
@@ -337,7 +337,7 @@ cli.add_command(report_group)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins(as_json: bool) -> None:
     """List installed analysis plugins, their versions, packages and reports."""
-    from burnout_tui.commands.plugins import plugins_command
+    from burnout_tui.cli.plugins import plugins_command
 
     plugins_command(as_json)
 
@@ -381,7 +381,3 @@ def main() -> None:
     except Interrupted as interrupted:
         click.echo(f"Error: {interrupted}", err=True)
         sys.exit(interrupted.exit_code)
-
-
-if __name__ == "__main__":
-    main()

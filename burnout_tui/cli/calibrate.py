@@ -11,7 +11,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from burnout_tui.commands.analyze import analyze_command
+from burnout_tui.cli.analyze import analyze_command
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.runtime.analyze import AnalysisOptions

@@ -1,7 +1,7 @@
 """`CliState`: what the top-level `burnout-tui` group hands its commands through click's context.
 
-It lives apart from `burnout_tui.cli` so that command bodies (`report` above all, which
-`cli.py` imports to register its group) can look it up without importing the CLI module
+It lives apart from `burnout_tui.cli.main` so that command bodies (`report` above all, which
+`main` imports to register its group) can look it up without importing the group's module
 back: the import graph has no cycle, and the import-linter contracts in pyproject.toml keep
 it so.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from burnout_tui.commands.options import encrypt_requested
+from burnout_tui.cli.options import encrypt_requested
 
 if TYPE_CHECKING:
     from burnout_tui.config import Config
