@@ -1,13 +1,20 @@
-"""Shared fixtures: the non-redistributable development data and the public-domain demo face."""
+"""Fixtures every tier shares: the development data, the demo face, one detector, a fresh store.
+
+The tiers: `unit` (self-contained), `integration` (needs BURNOUT_TUI_DATA), `tui` (the
+Textual front end) and `plugins` (the built-in plugins and reports).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from burnout_tui.sources.demo import ASSET as ASTRONAUT
+from burnout_tui.store import open_database
 from burnout_tui.vision.detector import FaceDetector
 from tests.images import ImageBGR, read_image
 
@@ -47,3 +54,17 @@ def astronaut() -> ImageBGR:
     if not ASTRONAUT.is_file():
         pytest.skip(f"bundled asset {ASTRONAUT} is missing")
     return read_image(ASTRONAUT)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """Where a test's store lives, in a folder the product has not created yet."""
+    return tmp_path / "data" / "sessions.duckdb"
+
+
+@pytest.fixture
+def con(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A freshly created, empty store at `db`, closed when the test ends."""
+    connection = open_database(db)
+    yield connection
+    connection.close()

@@ -1,6 +1,6 @@
 """Run one burnout-tui command (or the monitor under a Pilot) with every network use logged.
 
-Used by tests/test_offline.py as `python -m tests.network_guard LOG -- ARGS…` in a child
+Used by tests/unit/test_offline.py as `python -m tests.network_guard LOG -- ARGS…` in a child
 process. A Python audit hook records every socket connect, send, bind and name lookup
 that goes through Python's `socket` module; native code (ONNX Runtime's telemetry, DuckDB's
 extension downloads) bypasses that, so the test also runs the child under `strace` where
@@ -43,8 +43,8 @@ def install_hook(log: Path) -> None:
 
 
 async def pilot_monitor(db: str) -> None:
-    from burnout_tui.capture import CaptureWorker
     from burnout_tui.config import load_config
+    from burnout_tui.runtime.capture import CaptureWorker
     from burnout_tui.sources import parse_source
     from burnout_tui.store import open_database
     from burnout_tui.tui.app import MonitorApp

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from burnout_tui.config import Config, load_config
-from burnout_tui.pipeline import STAGES, FrameResult, make_pipeline
+from burnout_tui.runtime.pipeline import STAGES, FrameResult, make_pipeline
 from burnout_tui.sources import open_source, parse_source
 from burnout_tui.vision.face import Face
 from tools import forecast_eval
@@ -193,9 +193,9 @@ def tracked_ids(config: Config, video: Path) -> list[list[tuple[int, Face]]]:
 
 
 def identity_switch_table(config: Config, data: Path) -> Table:
-    """Identity switches on the hand-checked truth sets of tests/test_tracking.py, with
+    """Identity switches on the hand-checked truth sets of tests/integration/test_tracking.py, with
     scheduled detection (as `analyze` runs); the tests check full detection."""
-    from tests.test_tracking import (
+    from tests.integration.test_tracking import (
         CROWD_CLIP,
         CROWD_FRAMES,
         CROWD_RADIUS_PX,
@@ -211,7 +211,7 @@ def identity_switch_table(config: Config, data: Path) -> Table:
         (MULTI_CLIPS[0], GROUP, hamilton, GROUP_RADIUS_PX),
         (CROWD_CLIP, CROWD_FRAMES, CROWD_TRUTH, CROWD_RADIUS_PX),
     )
-    table = Table(title="identity switches on the truth sets (tests/test_tracking.py)")
+    table = Table(title="identity switches on the truth sets (tests/integration/test_tracking.py)")
     for column in ("clip", "frames", "people", "switches", "ids per person"):
         table.add_column(column, justify="left" if column == "clip" else "right")
     for clip, frames, people, radius in cases:

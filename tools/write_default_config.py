@@ -4,7 +4,7 @@ Run after changing a default or its reason in `burnout_tui/config.py`:
 
     python -m tools.write_default_config
 
-tests/test_config.py fails while the committed file differs from what this writes.
+tests/unit/test_config.py fails while the committed file differs from what this writes.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ from typing import Any
 
 import duckdb
 
-from burnout_tui.calibration import Calibration
 from burnout_tui.config import FatigueConfig
 from burnout_tui.measures import MeshMeasures
+from burnout_tui.scoring.calibration import Calibration
 from burnout_tui.scoring.fatigue import Baseline, baseline_from_measures
 
 _STATISTICS = """

@@ -1,6 +1,6 @@
 """What the UI needs from a capture worker, so tests can hand it a deterministic stand-in.
 
-`burnout_tui.capture.CaptureWorker` satisfies `Capture`; the UI never depends on the
+`burnout_tui.runtime.capture.CaptureWorker` satisfies `Capture`; the UI never depends on the
 class itself, only on these calls, which are all cheap and non-blocking except `stop`.
 
 Multi-user tracking and recording are optional capabilities: a single-user worker need
@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from burnout_tui.capture import WorkerStatus
     from burnout_tui.config import Config
-    from burnout_tui.pipeline import FrameResult
+    from burnout_tui.runtime.capture import WorkerStatus
+    from burnout_tui.runtime.pipeline import FrameResult
 
 
 class Capture(Protocol):

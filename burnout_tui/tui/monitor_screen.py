@@ -21,8 +21,8 @@ from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Header, Static
 
 from burnout_tui import EMOTIONS
-from burnout_tui.capture import WorkerState, WorkerStatus
 from burnout_tui.config import PERCENT_MAX, Config
+from burnout_tui.runtime.capture import WorkerState, WorkerStatus
 from burnout_tui.scoring import level
 from burnout_tui.surveys import InstrumentError, available_instruments
 from burnout_tui.tui.capture_protocol import Capture, forecaster_label, recording

@@ -22,8 +22,8 @@ from textual.events import Resize
 from textual.message import Message
 from textual.widgets import Footer, Header, Static
 
-from burnout_tui.capture import WorkerState, WorkerStatus
 from burnout_tui.config import Config
+from burnout_tui.runtime.capture import WorkerState, WorkerStatus
 from burnout_tui.tui.capture_protocol import (
     Capture,
     can_rename,

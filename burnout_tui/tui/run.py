@@ -40,8 +40,8 @@ def run_monitor(request: MonitorRequest) -> None:
 
         serve_monitor(request)
         return
-    from burnout_tui.capture import CaptureWorker
-    from burnout_tui.personal_models import load_forecaster
+    from burnout_tui.runtime.capture import CaptureWorker
+    from burnout_tui.runtime.personal_models import load_forecaster
     from burnout_tui.store import open_database
     from burnout_tui.tui.app import MonitorApp
 

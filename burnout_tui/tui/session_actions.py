@@ -12,7 +12,7 @@ from textual import on, work
 from textual.message import Message
 from textual.screen import Screen
 
-from burnout_tui.runner import NoSessionError
+from burnout_tui.runtime.runner import NoSessionError
 from burnout_tui.tui.capture_protocol import Capture
 from burnout_tui.tui.error_modal import DATABASE_ERRORS, StoreFailed
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S, format_clock

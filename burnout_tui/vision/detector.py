@@ -1,6 +1,6 @@
 """MTCNN face detection on ONNX Runtime, reproducing the `mtcnn` 1.0 package step by step.
 
-Parity with mtcnn 1.0 on TensorFlow is the contract (tests/test_detector.py checks it
+Parity with mtcnn 1.0 on TensorFlow is the contract (tests/integration/test_detector.py checks it
 against that package's recorded output), so its quirks are kept on purpose: 11-pixel cell
 spans in the P-Net boxes, an NMS in which a suppressed box still suppresses the boxes after
 it, boxes normalised by W (not W - 1) before TensorFlow's `crop_and_resize` sampling, and

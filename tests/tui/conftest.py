@@ -1,4 +1,6 @@
-"""Fixtures for the TUI tests: a fresh store, the default config, and replayed results."""
+"""Fixtures for the TUI tests: the default config and replayed results.
+
+The fresh store is the root conftest's `con`."""
 
 from __future__ import annotations
 
@@ -11,8 +13,7 @@ import duckdb
 import pytest
 
 from burnout_tui.config import Config
-from burnout_tui.pipeline import FrameResult
-from burnout_tui.store import open_database
+from burnout_tui.runtime.pipeline import FrameResult
 from tests.tui.replay import ReplayCapture, replay_results
 from tests.tui.tmux import Tmux
 
@@ -20,13 +21,6 @@ from tests.tui.tmux import Tmux
 @pytest.fixture
 def config() -> Config:
     return Config()
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = open_database(tmp_path / "sessions.duckdb")
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

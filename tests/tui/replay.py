@@ -17,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from burnout_tui import EMOTIONS
-from burnout_tui.capture import WorkerState, WorkerStatus
 from burnout_tui.config import Config
-from burnout_tui.pipeline import FaceResult, FrameResult
+from burnout_tui.runtime.capture import WorkerState, WorkerStatus
+from burnout_tui.runtime.pipeline import FaceResult, FrameResult
 from burnout_tui.scoring import RollingScore, frame_scores
 from burnout_tui.scoring.fatigue import FatigueFrame
 from burnout_tui.store import repository, store_cursor

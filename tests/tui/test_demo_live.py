@@ -16,9 +16,9 @@ import duckdb
 import pytest
 from textual.widgets import Static
 
-from burnout_tui.capture import CaptureWorker, WorkerState
 from burnout_tui.config import Config
 from burnout_tui.models_dir import models_dir
+from burnout_tui.runtime.capture import CaptureWorker, WorkerState
 from burnout_tui.sources import parse_source
 from burnout_tui.store import store_cursor
 from burnout_tui.tui.app import MonitorApp

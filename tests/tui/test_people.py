@@ -10,7 +10,7 @@ from textual.containers import Grid
 from textual.widgets import Input, Static
 
 from burnout_tui.config import Config
-from burnout_tui.pipeline import FrameResult
+from burnout_tui.runtime.pipeline import FrameResult
 from burnout_tui.tui.app import MonitorApp
 from burnout_tui.tui.monitor_screen import MonitorScreen
 from burnout_tui.tui.people import PeopleSeries

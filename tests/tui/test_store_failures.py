@@ -14,7 +14,7 @@ import pytest
 from textual.widgets import Static
 
 from burnout_tui.config import Config
-from burnout_tui.pipeline import FrameResult
+from burnout_tui.runtime.pipeline import FrameResult
 from burnout_tui.store import repository, store_cursor
 from burnout_tui.tui.app import MonitorApp
 from burnout_tui.tui.error_modal import ErrorModal

@@ -1,0 +1,94 @@
+"""`burnout-tui calibrate`: record a baseline session and keep its statistics."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+from burnout_tui.cli.analyze import analyze_command
+from burnout_tui.config import Config
+from burnout_tui.errors import UserError
+from burnout_tui.runtime.analyze import AnalysisOptions
+from burnout_tui.runtime.pipeline import PRIMARY_TRACK
+from burnout_tui.scoring.calibration import Calibration
+from burnout_tui.store import repository
+from burnout_tui.store.calibrations import save_calibration
+
+
+class CalibrationError(UserError):
+    """The baseline session had too little face to describe anyone's baseline."""
+
+
+def calibrate_command(
+    config: Config, source: str, user: str, path: Path, seconds: float, as_json: bool
+) -> None:
+    """Record `seconds` of `source` as `user`'s baseline. The session is stored like any
+    other, and its calibration row is written before the session is marked complete, so
+    a baseline too short to use leaves neither behind."""
+    window = config.scoring.window
+    stored: list[Calibration] = []
+
+    def keep_baseline(con: duckdb.DuckDBPyConnection, session_id: int) -> None:
+        user_id = repository.get_or_create_user(con, user)
+        calibration = save_calibration(
+            con, user_id, session_id, PRIMARY_TRACK, window, config.fatigue
+        )
+        if calibration is None:
+            raise CalibrationError(
+                f"calibration needs at least {window} frames with a face; look at the "
+                "camera for the whole baseline, or pass a longer --seconds"
+            )
+        stored.append(calibration)
+
+    analyze_command(
+        config,
+        source,
+        user,
+        path,
+        as_json=False,
+        quiet=True,
+        options=AnalysisOptions(calibrated=False, until_s=seconds, before_complete=keep_baseline),
+        verb="calibrate",
+    )
+    (calibration,) = stored
+    if as_json:
+        sys.stdout.write(json.dumps(calibration_json(calibration)) + "\n")
+    else:
+        Console().print(calibration_table(calibration))
+
+
+def calibration_json(calibration: Calibration) -> dict[str, object]:
+    payload = asdict(calibration)
+    payload["baseline"] = None if calibration.baseline is None else asdict(calibration.baseline)
+    return payload
+
+
+def calibration_table(calibration: Calibration) -> Table:
+    table = Table(
+        title=f"calibration {calibration.calibration_id} for {calibration.user} "
+        f"(session {calibration.session_id})"
+    )
+    table.add_column("baseline")
+    table.add_column("value", justify="right")
+    table.add_row("frames with a face", str(calibration.face_frames))
+    table.add_row("rolling score mean", f"{calibration.score_mean:+.3f}")
+    table.add_row("rolling score spread", f"{calibration.score_std:.3f}")
+    baseline = calibration.baseline
+    if baseline is not None:
+        table.add_row("open-eye EAR", f"{baseline.ear_open:.3f}")
+        table.add_row("resting mouth (MAR)", f"{baseline.mar_rest:.3f}")
+        table.add_row(
+            "head yaw / pitch / roll",
+            f"{baseline.yaw0:+.0f}° / {baseline.pitch0:+.0f}° / {baseline.roll0:+.0f}°",
+        )
+    if calibration.blink_rate is not None:
+        table.add_row("blinks", f"{calibration.blink_rate:.1f}/min")
+    if calibration.perclos is not None:
+        table.add_row("PERCLOS", f"{calibration.perclos:.1%}")
+    return table

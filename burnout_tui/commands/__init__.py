@@ -1,1 +1,0 @@
-"""The bodies of CLI commands, kept out of `cli.py` so that importing the CLI stays cheap."""

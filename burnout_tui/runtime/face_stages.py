@@ -1,0 +1,294 @@
+"""The per-face stages of the pipeline: crop → emotion → mesh → fatigue → scoring → forecast.
+
+Each stage takes every face of one frame at once (the emotion CNN and the face mesh run
+one batch per frame) and returns them with its own fields filled in, through
+`dataclasses.replace` on the frozen `FaceWork`, so no stage can change what an earlier
+one found. A stage that keeps something across frames (the rolling score, the fatigue
+windows, the forecaster's input window) keeps it per track id, forgets a track when the
+face policy does, and starts afresh on `reset` (a new session).
+
+`clock` names the entry of `pipeline.STAGES` a stage's time counts under: the names
+`make bench` prints stay fixed while stages are split or added (fatigue, scoring and
+forecast all count as `score`, as they did when one function did all three).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from burnout_tui.config import Config, FatigueConfig, MeshConfig, ScoringConfig
+from burnout_tui.forecast.inputs import input_vector
+from burnout_tui.forecast.model import Forecaster, TrackForecast
+from burnout_tui.scoring import RollingScore, frame_scores
+from burnout_tui.scoring.calibration import Calibration
+from burnout_tui.scoring.fatigue import Baseline, FatigueFrame, FatigueTracker
+from burnout_tui.sources.frame import Frame
+from burnout_tui.vision.align import aligned_crop
+from burnout_tui.vision.emotion import EmotionClassifier
+from burnout_tui.vision.face import Face
+from burnout_tui.vision.fatigue import MeshMeasures, mesh_measures
+from burnout_tui.vision.features import face_features
+from burnout_tui.vision.mesh import FaceMesh
+
+T = TypeVar("T")
+
+
+class StageOrderError(RuntimeError):
+    """A stage ran before the stage whose output it needs: the stage list is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaceWork:
+    """One face on its way through the stages: what the stages so far have found.
+
+    Every field of `pipeline.FaceResult` is here under the same name (the result is built
+    from these fields by name), plus what only later stages need (`crop`, `measures`).
+    A field is None until its stage has run.
+    """
+
+    track_id: int
+    face: Face
+    crop: npt.NDArray[np.uint8] | None = None
+    features: npt.NDArray[np.float32] | None = None
+    probs: npt.NDArray[np.float32] | None = None
+    measures: MeshMeasures | None = None
+    fatigue: FatigueFrame | None = None
+    frame_score: float | None = None
+    rolling_score: float | None = None
+    normalized_score: float | None = None
+    forecast: float | None = None
+
+
+def needed(value: T | None, name: str, stage: str) -> T:
+    """`value`, which an earlier stage must have filled in for `stage`."""
+    if value is None:
+        raise StageOrderError(f"the {stage} stage needs {name}, which no earlier stage set")
+    return value
+
+
+class FaceStage(Protocol):
+    """One step of the per-face work; see the module docstring."""
+
+    clock: str
+
+    def reset(self) -> None:
+        """Forget everything kept across frames (a new session)."""
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        """Drop what is kept for tracks the face policy no longer follows."""
+
+    def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
+        """All faces of `frame`, in order, with this stage's fields filled in."""
+
+
+class StatelessStage:
+    """Base for stages that keep nothing across frames."""
+
+    def reset(self) -> None:
+        return None
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        return None
+
+
+class CropStage(StatelessStage):
+    """The aligned face crop the CNNs see, and the geometric features taken from it."""
+
+    clock = "align"
+
+    def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
+        cropped = []
+        for work in faces:
+            crop = aligned_crop(frame.image, work.face)
+            cropped.append(replace(work, crop=crop, features=face_features(work.face, crop)))
+        return tuple(cropped)
+
+
+class EmotionStage(StatelessStage):
+    """Emotion probabilities for every face of the frame, in one CNN batch."""
+
+    clock = "classify"
+
+    def __init__(self, threads: int) -> None:
+        self.classifier = EmotionClassifier(threads=threads)
+
+    def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
+        crops = [needed(work.crop, "crop", "emotion") for work in faces]
+        probs = self.classifier.predict(crops)
+        return tuple(replace(work, probs=probs[i]) for i, work in enumerate(faces))
+
+
+class MeshStage:
+    """The face mesh on its schedule, turned into the per-face measures fatigue needs.
+
+    The schedule counts frames with a face (the pipeline runs no stage on a frame
+    without one). A face whose mesh is skipped this frame, or whose mesh the model itself
+    doubts (presence below `min_presence`), gets no measures: the fatigue stage then
+    carries its windows over rather than counting a made-up open or closed eye.
+    """
+
+    clock = "mesh"
+
+    def __init__(self, settings: MeshConfig, threads: int) -> None:
+        self.settings = settings
+        self.mesh = FaceMesh(threads=threads)
+        self._frames = 0
+
+    def reset(self) -> None:
+        self._frames = 0
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        return None
+
+    def measure(
+        self, image: npt.NDArray[np.uint8], faces: Sequence[Face]
+    ) -> list[MeshMeasures | None]:
+        due = self._frames % self.settings.every == 0
+        self._frames += 1
+        if not due or not faces:
+            return [None] * len(faces)
+        height, width = image.shape[:2]
+        return [
+            mesh_measures(mesh.points, (width, height))
+            if mesh.presence >= self.settings.min_presence
+            else None
+            for mesh in self.mesh.predict(image, faces)
+        ]
+
+    def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
+        measures = self.measure(frame.image, [work.face for work in faces])
+        return tuple(replace(work, measures=m) for work, m in zip(faces, measures, strict=True))
+
+
+class FatigueStage:
+    """Blinks, PERCLOS, yawns and gaze per track, from the mesh measures.
+
+    A single-user session starts from the person's calibrated baseline if they have one;
+    tracks of a multi-user session adapt from their own first seconds.
+    """
+
+    clock = "score"
+
+    def __init__(self, settings: FatigueConfig, baseline: Baseline | None) -> None:
+        self.settings = settings
+        self.baseline = baseline
+        self._trackers: dict[int, FatigueTracker] = {}
+        self._last_ts: dict[int, float] = {}
+
+    def reset(self) -> None:
+        self._trackers = {}
+        self._last_ts = {}
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        for track_id in track_ids:
+            self._trackers.pop(track_id, None)
+            self._last_ts.pop(track_id, None)
+
+    def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
+        return tuple(self._push(frame.ts, work) for work in faces)
+
+    def _push(self, ts: float, work: FaceWork) -> FaceWork:
+        tracker = self._trackers.get(work.track_id)
+        last_ts = self._last_ts.get(work.track_id)
+        if tracker is None:
+            tracker = FatigueTracker(self.settings, self.baseline)
+        elif last_ts is not None and ts < last_ts:
+            # The source restarted its clock (a camera reconnected within the session):
+            # the fatigue windows cannot span the jump, but the person's baseline holds.
+            learned = tracker.baseline if tracker.calibrated else None
+            tracker = FatigueTracker(self.settings, learned)
+        self._trackers[work.track_id] = tracker
+        self._last_ts[work.track_id] = ts
+        return replace(work, fatigue=tracker.push(ts, work.measures))
+
+
+class ScoringStage:
+    """The frame score from the emotions, its rolling mean per track, and with a
+    calibration the rolling score as a z-score against the person's baseline."""
+
+    clock = "score"
+
+    def __init__(
+        self, settings: ScoringConfig, calibration: Calibration | None, min_score_std: float
+    ) -> None:
+        self.settings = settings
+        self.calibration = calibration
+        self.min_score_std = min_score_std
+        self._rolling: dict[int, RollingScore] = {}
+
+    def reset(self) -> None:
+        self._rolling = {}
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        for track_id in track_ids:
+            self._rolling.pop(track_id, None)
+
+    def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
+        return tuple(self._score(work) for work in faces)
+
+    def _score(self, work: FaceWork) -> FaceWork:
+        probs = needed(work.probs, "probs", "scoring")
+        score = float(frame_scores(probs, self.settings))
+        rolling_score = self._rolling.setdefault(work.track_id, RollingScore(self.settings))
+        rolling = rolling_score.push(score)
+        normalized = None
+        if self.calibration is not None:
+            normalized = self.calibration.normalize(rolling, self.min_score_std)
+        return replace(work, frame_score=score, rolling_score=rolling, normalized_score=normalized)
+
+
+class ForecastStage:
+    """The forecaster's prediction per track, from a window of emotions and fatigue cues.
+
+    Every face frame enters the window, with NaN cues where no mesh was fitted, so it
+    spans the same frames as the rolling score, as in training.
+    """
+
+    clock = "score"
+
+    def __init__(self, forecaster: Forecaster) -> None:
+        self.forecaster = forecaster
+        self._windows: dict[int, TrackForecast] = {}
+
+    def reset(self) -> None:
+        self._windows = {}
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        for track_id in track_ids:
+            self._windows.pop(track_id, None)
+
+    def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
+        return tuple(self._forecast(work) for work in faces)
+
+    def _forecast(self, work: FaceWork) -> FaceWork:
+        probs = needed(work.probs, "probs", "forecast")
+        window = self._windows.get(work.track_id)
+        if window is None:
+            window = self._windows[work.track_id] = TrackForecast(self.forecaster)
+        return replace(work, forecast=window.push(input_vector(probs, work.fatigue)))
+
+
+def default_stages(
+    config: Config,
+    threads: int,
+    *,
+    forecaster: Forecaster | None,
+    calibration: Calibration | None,
+) -> list[FaceStage]:
+    """The stage list, in order. The mesh runs only when enabled, the forecast only with
+    a forecaster (which needs the mesh's cues: `make_pipeline` drops it without one)."""
+    stages: list[FaceStage] = [CropStage(), EmotionStage(threads)]
+    if config.mesh.enabled:
+        stages.append(MeshStage(config.mesh, threads))
+    stages.append(
+        FatigueStage(config.fatigue, None if calibration is None else calibration.baseline)
+    )
+    stages.append(ScoringStage(config.scoring, calibration, config.calibration.min_score_std))
+    if forecaster is not None:
+        stages.append(ForecastStage(forecaster))
+    return stages
