@@ -113,5 +113,7 @@ def test_a_failed_first_sitting_removes_the_database_and_its_wal(
     monkeypatch.setattr(survey, "record_survey", failing_record)
     db = tmp_path / "s.duckdb"
     with pytest.raises(duckdb.IOException):
-        survey.survey_command(Config(), db, "checkin", "ana", "3,3,3", None, as_json=True)
+        survey.survey_command(
+            Config().store.encrypt, db, "checkin", "ana", "3,3,3", None, as_json=True
+        )
     assert sorted(tmp_path.iterdir()) == []

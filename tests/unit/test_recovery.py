@@ -16,6 +16,10 @@ from burnout_tui.store.recovery import recover_interrupted
 from burnout_tui.store.writer import FLUSH_LOG_ENV
 from tests.unit.test_store import make_row
 
+TS_TOLERANCE_S = 2e-6
+"""TIMESTAMP keeps microseconds, and the difference of two epochs near 1.7e9 s as doubles
+carries a few tenths of a microsecond more: the ended_at is right to the microsecond."""
+
 
 def start(con: duckdb.DuckDBPyConnection, user: str = "ana") -> int:
     return repository.start_session(con, repository.get_or_create_user(con, user), "demo", "{}")
@@ -44,7 +48,11 @@ def test_a_running_session_is_interrupted_at_the_next_open(tmp_path: Path) -> No
 
     con = open_database(db)
     try:
-        assert session(con, with_rows) == ("interrupted", pytest.approx(14 / 30.0), 15)
+        assert session(con, with_rows) == (
+            "interrupted",
+            pytest.approx(14 / 30.0, abs=TS_TOLERANCE_S),
+            15,
+        )
         assert session(con, without_rows) == ("interrupted", 0.0, 0)
         assert session(con, finished)[0::2] == ("complete", 7)
         statuses = con.execute("SELECT status FROM v_sessions ORDER BY session_id").fetchall()

@@ -132,7 +132,8 @@ def damaged_copies(real: bytes) -> dict[str, tuple[bytes, str]]:
     }
 
 
-MAY_MISS_THE_DAMAGE = frozenset({"report sql", "survey", "analyze", "monitor", "calibrate"})
+MID_FILE = "a block of noise mid-file"
+MAY_MISS_THE_DAMAGE = frozenset({"report sql", "survey", "analyze", "calibrate"})
 """Commands that need not read the damaged frames: `SELECT 1`, and the commands that only
 append a new session (whether the noise lands in a block they touch depends on where
 DuckDB put the frames); export and train read every frame and must notice. Whichever way
@@ -146,11 +147,16 @@ DAMAGE = ("first 4 KiB", "headers only", "noise after the main header", "a block
 def test_damaged_store_is_one_line(
     tmp_path: Path, real_store: bytes, damage: str, command: str
 ) -> None:
+    if damage == MID_FILE and command == "monitor":
+        pytest.skip(
+            "when the noise misses every block the monitor opens, it runs a live session "
+            "until quit: the one-line error is checked by the other damages"
+        )
     content, needle = damaged_copies(real_store)[damage]
     target = tmp_path / "s.duckdb"
     target.write_bytes(content)
     result = run(*command_lines(tmp_path)[command], "--db", str(target))
-    if damage == "a block of noise mid-file" and result.exit_code == 0:
+    if damage == MID_FILE and result.exit_code == 0:
         assert command in MAY_MISS_THE_DAMAGE, f"{command} read every frame without noticing"
         return
     assert_one_line(result, needle)
