@@ -1,4 +1,4 @@
-"""Tracking on real MTCNN detections from `short_hamilton_clip.mp4` (640×360, 29.97 fps).
+"""Tracking on real MTCNN clip_detections from `short_hamilton_clip.mp4` (640×360, 29.97 fps).
 
 Ground truth, established by inspection (frames 0, 25, …, 250 were written as PNGs with
 the detector's boxes drawn and looked at): frames 100–224 show one face, Barack Obama,
@@ -84,7 +84,7 @@ def detect_all(video: Path) -> Detections:
 
 
 @pytest.fixture(scope="module")
-def detections(shared_data: Path) -> Detections:
+def clip_detections(shared_data: Path) -> Detections:
     return detect_all(shared_data / CLIP)
 
 
@@ -94,12 +94,12 @@ def crowd_detections(shared_data: Path) -> Detections:
 
 
 def run_tracker(
-    detections: Detections, config: TrackingConfig, blank: range = range(0)
+    clip_detections: Detections, config: TrackingConfig, blank: range = range(0)
 ) -> list[list[tuple[int, Face]]]:
-    """Track ids per frame; frames in `blank` get no detections, as if everyone hid."""
+    """Track ids per frame; frames in `blank` get no clip_detections, as if everyone hid."""
     state = TrackerState()
     out = []
-    for index, (ts, faces) in enumerate(detections):
+    for index, (ts, faces) in enumerate(clip_detections):
         shown = [] if index in blank else faces
         assignment = assign(state, shown, ts, config)
         state = assignment.state
@@ -147,8 +147,8 @@ def identity_switches(
     return switches, ids
 
 
-def test_four_seated_people_keep_their_ids(detections: Detections) -> None:
-    tracked = run_tracker(detections, TrackingConfig())
+def test_four_seated_people_keep_their_ids(clip_detections: Detections) -> None:
+    tracked = run_tracker(clip_detections, TrackingConfig())
     people = tuple({GROUP.start: point, GROUP.stop - 1: point} for point in GROUP_CENTRES)
     switches, ids = identity_switches(tracked, GROUP, people)
     assert switches == 0, ids
@@ -171,34 +171,36 @@ def obama_id(tracked: list[list[tuple[int, Face]]], index: int) -> int:
     return only[0]
 
 
-def test_id_survives_an_occlusion_shorter_than_the_grace_period(detections: Detections) -> None:
+def test_id_survives_an_occlusion_shorter_than_the_grace_period(
+    clip_detections: Detections,
+) -> None:
     config = TrackingConfig()
     hidden = range(140, 170)
-    assert detections[hidden.stop][0] - detections[hidden.start - 1][0] < config.grace_s
-    tracked = run_tracker(detections, config, blank=hidden)
+    assert clip_detections[hidden.stop][0] - clip_detections[hidden.start - 1][0] < config.grace_s
+    tracked = run_tracker(clip_detections, config, blank=hidden)
     assert all(not tracked[index] for index in hidden)
     assert obama_id(tracked, hidden.stop) == obama_id(tracked, hidden.start - 1)
 
 
-def test_new_id_after_the_grace_period(detections: Detections) -> None:
+def test_new_id_after_the_grace_period(clip_detections: Detections) -> None:
     config = TrackingConfig()
     hidden = range(140, 210)
-    assert detections[hidden.stop][0] - detections[hidden.start - 1][0] > config.grace_s
-    tracked = run_tracker(detections, config, blank=hidden)
+    assert clip_detections[hidden.stop][0] - clip_detections[hidden.start - 1][0] > config.grace_s
+    tracked = run_tracker(clip_detections, config, blank=hidden)
     before, after = obama_id(tracked, hidden.start - 1), obama_id(tracked, hidden.stop)
     assert after != before
     assert after > before, "ids are never reused"
 
 
-def test_grace_period_is_configurable(detections: Detections) -> None:
+def test_grace_period_is_configurable(clip_detections: Detections) -> None:
     short = replace(TrackingConfig(), grace_s=0.5)
     hidden = range(140, 170)
-    tracked = run_tracker(detections, short, blank=hidden)
+    tracked = run_tracker(clip_detections, short, blank=hidden)
     assert obama_id(tracked, hidden.stop) != obama_id(tracked, hidden.start - 1)
 
 
-def test_assign_is_pure_and_numbers_new_faces_in_order(detections: Detections) -> None:
-    ts, faces = detections[GROUP.start]
+def test_assign_is_pure_and_numbers_new_faces_in_order(clip_detections: Detections) -> None:
+    ts, faces = clip_detections[GROUP.start]
     state = TrackerState()
     first = assign(state, faces, ts, TrackingConfig())
     again = assign(state, faces, ts, TrackingConfig())
@@ -214,7 +216,7 @@ def test_assign_is_pure_and_numbers_new_faces_in_order(detections: Detections) -
 def test_crowd_keeps_ids_with_scheduled_detection(shared_data: Path) -> None:
     """As `analyze --multi-user` runs it: full MTCNN only every `detect_every` frames.
 
-    The woman crossing in front moves about two face widths between full detections; the
+    The woman crossing in front moves about two face widths between full clip_detections; the
     constant-velocity prediction is what keeps her one person (10 switches without it).
     """
     from burnout_tui.config import load_config

@@ -53,7 +53,7 @@ def head() -> plugin.ClassHead:
 
 
 @pytest.fixture(scope="module")
-def astronaut() -> dict[str, Any]:
+def astronaut_faces() -> dict[str, Any]:
     frame = np.asarray(cv2.imread(str(ASTRONAUT)), dtype=np.uint8)
     (face,) = FaceDetector().detect(frame)
     crop = aligned_crop(frame, face, gray=False)
@@ -87,23 +87,23 @@ def test_logit_gradient_matches_finite_differences(head: plugin.ClassHead, pad: 
 
 
 def test_logits_from_features_are_the_models(
-    head: plugin.ClassHead, astronaut: dict[str, Any]
+    head: plugin.ClassHead, astronaut_faces: dict[str, Any]
 ) -> None:
     """logits − logsumexp(logits) = log probs proves the weights and padding are the model's."""
-    logits = head.logits(astronaut["features"])
+    logits = head.logits(astronaut_faces["features"])
     for index in range(len(EMOTIONS)):
         direct = _conv_gap_logit(
-            astronaut["features"][0].astype(np.float64), head.weights, head.bias, index, 1
+            astronaut_faces["features"][0].astype(np.float64), head.weights, head.bias, index, 1
         )
         assert logits[0, index] == pytest.approx(direct, abs=1e-6)
     log_softmax = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
-    np.testing.assert_allclose(log_softmax, np.log(astronaut["probs"]), atol=1e-4)
+    np.testing.assert_allclose(log_softmax, np.log(astronaut_faces["probs"]), atol=1e-4)
 
 
 def test_gradcam_is_relu_of_gradient_weighted_features(
-    head: plugin.ClassHead, astronaut: dict[str, Any]
+    head: plugin.ClassHead, astronaut_faces: dict[str, Any]
 ) -> None:
-    features = astronaut["features"][0].astype(np.float64)
+    features = astronaut_faces["features"][0].astype(np.float64)
     happy = EMOTIONS.index("happy")
     cam = plugin.gradcam(features, happy, head.weights, head.padding)
     alpha = plugin.class_logit_gradient(head.weights, happy, 4, 4).mean(axis=(1, 2))
@@ -116,12 +116,12 @@ def test_gradcam_is_relu_of_gradient_weighted_features(
 
 
 def test_pixel_saliency_matches_the_onnx_model(
-    head: plugin.ClassHead, astronaut: dict[str, Any]
+    head: plugin.ClassHead, astronaut_faces: dict[str, Any]
 ) -> None:
     """Each checked pixel, and a random direction, through ORT independently of the batching."""
-    classifier: EmotionClassifier = astronaut["classifier"]
+    classifier: EmotionClassifier = astronaut_faces["classifier"]
     happy = EMOTIONS.index("happy")
-    image = preprocess([astronaut["crop"]])[0]
+    image = preprocess([astronaut_faces["crop"]])[0]
 
     def logit(batch: np.ndarray) -> np.ndarray:
         (features,) = classifier.session.run([FEATURES_NAME], {INPUT_NAME: batch})

@@ -46,7 +46,7 @@ ALICE_FRAMES = (
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
+def history_db(tmp_path: Path) -> Path:
     path = tmp_path / "sessions.duckdb"
     con = make_db(path)
     for day, frames in zip(ALICE_DAYS, ALICE_FRAMES, strict=True):
@@ -65,9 +65,9 @@ def _alice_systems() -> list[float]:
 
 
 def test_trend_matches_linregress_with_t_interval(
-    db: Path, tmp_path: Path, read_only: list[duckdb.DuckDBPyConnection]
+    history_db: Path, tmp_path: Path, read_only: list[duckdb.DuckDBPyConnection]
 ) -> None:
-    report = run_report(longitudinal.run, db, tmp_path, read_only, user="alice")
+    report = run_report(longitudinal.run, history_db, tmp_path, read_only, user="alice")
     (alice,) = report.data["users"]
     weeks = np.array(ALICE_DAYS) / 7.0
     fit = stats.linregress(weeks, _alice_systems())
@@ -82,9 +82,9 @@ def test_trend_matches_linregress_with_t_interval(
 
 
 def test_session_statistics_rolling_mean_and_negative_share(
-    db: Path, tmp_path: Path, read_only: list[duckdb.DuckDBPyConnection]
+    history_db: Path, tmp_path: Path, read_only: list[duckdb.DuckDBPyConnection]
 ) -> None:
-    report = run_report(longitudinal.run, db, tmp_path, read_only, user="alice", window=2)
+    report = run_report(longitudinal.run, history_db, tmp_path, read_only, user="alice", window=2)
     sessions = report.data["users"][0]["sessions"]
     systems = _alice_systems()
     expected_rolling = [systems[0]] + [(a + b) / 2 for a, b in pairwise(systems)]
@@ -100,24 +100,24 @@ def test_session_statistics_rolling_mean_and_negative_share(
 
 
 def test_user_filter_and_short_series_note(
-    db: Path, tmp_path: Path, read_only: list[duckdb.DuckDBPyConnection]
+    history_db: Path, tmp_path: Path, read_only: list[duckdb.DuckDBPyConnection]
 ) -> None:
-    everyone = run_report(longitudinal.run, db, tmp_path, read_only)
+    everyone = run_report(longitudinal.run, history_db, tmp_path, read_only)
     assert [u["user"] for u in everyone.data["users"]] == ["alice", "bob"]
-    bob = run_report(longitudinal.run, db, tmp_path, read_only, user="bob")
+    bob = run_report(longitudinal.run, history_db, tmp_path, read_only, user="bob")
     (series,) = bob.data["users"]
     assert series["trend"] is None
     assert any("bob: 2 session(s); a trend needs at least 3" in note for note in bob.notes)
     assert [s["instrument"] for s in series["surveys"]] == ["pss10"]
     assert {row[0] for row in bob.rows} == {"bob"}
     with pytest.raises(ReportError, match="no complete sessions"):
-        run_report(longitudinal.run, db, tmp_path, read_only, user="carol")
+        run_report(longitudinal.run, history_db, tmp_path, read_only, user="carol")
 
 
 def test_text_chart_and_plot(
-    db: Path, tmp_path: Path, read_only: list[duckdb.DuckDBPyConnection]
+    history_db: Path, tmp_path: Path, read_only: list[duckdb.DuckDBPyConnection]
 ) -> None:
-    report = run_report(longitudinal.run, db, tmp_path, read_only, plot="trend.png")
+    report = run_report(longitudinal.run, history_db, tmp_path, read_only, plot="trend.png")
     assert (tmp_path / "trend.png").read_bytes().startswith(PNG_MAGIC)
     assert list(report.files) == [tmp_path / "trend.png"]
     lines = report.text.splitlines()
@@ -126,7 +126,7 @@ def test_text_chart_and_plot(
     assert "◆" in survey_line and "0.60" in survey_line
     assert sum("█" in line for line in lines) >= 1
     with pytest.raises(ReportError, match="--window"):
-        run_report(longitudinal.run, db, tmp_path, read_only, window=0)
+        run_report(longitudinal.run, history_db, tmp_path, read_only, window=0)
 
 
 def test_bar_and_pure_helpers() -> None:

@@ -54,10 +54,10 @@ def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     NAME; NAME's own session (2) with a marker, a note and a calibration; NAME's
     multi-user session (3) with a track of OTHER and an unmapped track (NAME's); NAME's
     survey, and a survey of the keeper's linked to session 2."""
-    db = tmp_path_factory.mktemp("forget") / "s.duckdb"
-    done = run_cli("analyze", "demo", "--multi-user", "--user", KEEPER, "--db", str(db))
+    forget_db = tmp_path_factory.mktemp("forget") / "s.duckdb"
+    done = run_cli("analyze", "demo", "--multi-user", "--user", KEEPER, "--db", str(forget_db))
     assert done.returncode == 0, done.stderr
-    con = open_database(db)
+    con = open_database(forget_db)
     try:
         [track] = repository.track_users(con, 1)
         _copy_frames(con, 1, SHARED_TRACK - track)
@@ -84,11 +84,11 @@ def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
             repository.finish_session(con, session_id, frames_total=1)
     finally:
         con.close()
-    return db
+    return forget_db
 
 
 @pytest.fixture
-def db(base_db: Path, tmp_path: Path) -> Path:
+def forget_db(base_db: Path, tmp_path: Path) -> Path:
     path = tmp_path / "s.duckdb"
     shutil.copy(base_db, path)
     model = personal_model_path(path, NAME)
@@ -122,14 +122,14 @@ def catalog(path: Path) -> list[tuple[object, ...]]:
     )
 
 
-def test_forget_removes_every_row_and_byte(db: Path) -> None:
-    assert found(db) == list(SECRETS), "the secrets must be in the file to begin with"
-    frames_of = query(db, 'SELECT count(*) FROM v_track_frames WHERE "user" = ?', [NAME])
-    survivors = [query(db, sql, [NAME]) for sql in SURVIVORS]
-    schema = catalog(db)
-    next_session = query(db, "SELECT max(session_id) + 1 FROM sessions")[0][0]
+def test_forget_removes_every_row_and_byte(forget_db: Path) -> None:
+    assert found(forget_db) == list(SECRETS), "the secrets must be in the file to begin with"
+    frames_of = query(forget_db, 'SELECT count(*) FROM v_track_frames WHERE "user" = ?', [NAME])
+    survivors = [query(forget_db, sql, [NAME]) for sql in SURVIVORS]
+    schema = catalog(forget_db)
+    next_session = query(forget_db, "SELECT max(session_id) + 1 FROM sessions")[0][0]
 
-    done = run_cli("forget", "--user", NAME, "--yes", "--json", "--db", str(db))
+    done = run_cli("forget", "--user", NAME, "--yes", "--json", "--db", str(forget_db))
 
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
@@ -144,21 +144,21 @@ def test_forget_removes_every_row_and_byte(db: Path) -> None:
     }
     assert payload["reowned_sessions"] == [{"session_id": 3, "user": OTHER}]
     assert payload["surveys_unlinked"] == 1
-    assert payload["files_removed"] == [str(personal_model_path(db, NAME))]
-    assert not personal_model_path(db, NAME).exists()
-    assert found(db) == []
-    assert [query(db, sql, [NAME]) for sql in SURVIVORS] == survivors
-    assert query(db, 'SELECT session_id, "user" FROM v_sessions ORDER BY 1') == [
+    assert payload["files_removed"] == [str(personal_model_path(forget_db, NAME))]
+    assert not personal_model_path(forget_db, NAME).exists()
+    assert found(forget_db) == []
+    assert [query(forget_db, sql, [NAME]) for sql in SURVIVORS] == survivors
+    assert query(forget_db, 'SELECT session_id, "user" FROM v_sessions ORDER BY 1') == [
         (1, KEEPER),
         (3, OTHER),
     ]
-    assert query(db, "SELECT notes FROM sessions WHERE session_id = 3") == [(None,)]
-    assert query(db, "SELECT count(*) FROM markers") == [(0,)]
-    assert query(db, "SELECT session_id FROM surveys") == [(None,)], "unlinked, kept"
-    assert catalog(db) == schema
-    assert db.stat().st_mode & 0o777 == PRIVATE_MODE
-    assert not wal_path(db).exists() and not rebuild_path(db).exists()
-    con = open_database(db)
+    assert query(forget_db, "SELECT notes FROM sessions WHERE session_id = 3") == [(None,)]
+    assert query(forget_db, "SELECT count(*) FROM markers") == [(0,)]
+    assert query(forget_db, "SELECT session_id FROM surveys") == [(None,)], "unlinked, kept"
+    assert catalog(forget_db) == schema
+    assert forget_db.stat().st_mode & 0o777 == PRIVATE_MODE
+    assert not wal_path(forget_db).exists() and not rebuild_path(forget_db).exists()
+    con = open_database(forget_db)
     try:
         user = repository.get_or_create_user(con, "later")
         assert repository.start_session(con, user, "demo", "{}") == next_session
@@ -166,36 +166,36 @@ def test_forget_removes_every_row_and_byte(db: Path) -> None:
         con.close()
 
 
-def test_forget_text_output_names_what_it_did(db: Path) -> None:
-    done = run_cli("forget", "--user", NAME, "--yes", "--db", str(db))
+def test_forget_text_output_names_what_it_did(forget_db: Path) -> None:
+    done = run_cli("forget", "--user", NAME, "--yes", "--db", str(forget_db))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"forgot {NAME}: removed ")
     assert f"session 3 kept for the other people in it, re-owned by {OTHER}" in done.stdout
-    assert f"deleted {personal_model_path(db, NAME)}" in done.stdout
+    assert f"deleted {personal_model_path(forget_db, NAME)}" in done.stdout
 
 
-def test_unknown_name_is_one_line_and_changes_nothing(db: Path) -> None:
-    before = hashlib.sha256(file_bytes(db)).hexdigest()
-    done = run_cli("forget", "--user", "nobody", "--yes", "--db", str(db))
+def test_unknown_name_is_one_line_and_changes_nothing(forget_db: Path) -> None:
+    before = hashlib.sha256(file_bytes(forget_db)).hexdigest()
+    done = run_cli("forget", "--user", "nobody", "--yes", "--db", str(forget_db))
     assert_one_line_error(done, "no user named 'nobody'")
-    assert hashlib.sha256(file_bytes(db)).hexdigest() == before
-    assert personal_model_path(db, NAME).exists()
+    assert hashlib.sha256(file_bytes(forget_db)).hexdigest() == before
+    assert personal_model_path(forget_db, NAME).exists()
 
 
-def test_without_a_terminal_or_yes_it_refuses(db: Path) -> None:
-    done = run_cli("forget", "--user", NAME, "--db", str(db))
+def test_without_a_terminal_or_yes_it_refuses(forget_db: Path) -> None:
+    done = run_cli("forget", "--user", NAME, "--db", str(forget_db))
     assert_one_line_error(done, "--yes")
-    assert query(db, "SELECT count(*) FROM users WHERE name = ?", [NAME]) == [(1,)]
-    assert personal_model_path(db, NAME).exists()
+    assert query(forget_db, "SELECT count(*) FROM users WHERE name = ?", [NAME]) == [(1,)]
+    assert personal_model_path(forget_db, NAME).exists()
 
 
-def run_on_terminal(db: Path, typed: str) -> tuple[int, str]:
+def run_on_terminal(forget_db: Path, typed: str) -> tuple[int, str]:
     """Run forget with a pseudo-terminal as stdin, type `typed` and Enter."""
     leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "120"}
     env.pop("BURNOUT_TUI_DB", None)
     child = subprocess.Popen(
-        [sys.executable, "-m", "burnout_tui.cli", "forget", "--user", NAME, "--db", str(db)],
+        [sys.executable, "-m", "burnout_tui.cli", "forget", "--user", NAME, "--db", str(forget_db)],
         stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     os.close(follower)
@@ -205,29 +205,29 @@ def run_on_terminal(db: Path, typed: str) -> tuple[int, str]:
     return child.returncode, err
 
 
-def test_on_a_terminal_the_name_must_be_typed(db: Path) -> None:
-    code, err = run_on_terminal(db, "zzforget")
+def test_on_a_terminal_the_name_must_be_typed(forget_db: Path) -> None:
+    code, err = run_on_terminal(forget_db, "zzforget")
     assert code != 0 and "not confirmed" in err, err
-    assert found(db) == list(SECRETS)
-    code, err = run_on_terminal(db, NAME)
+    assert found(forget_db) == list(SECRETS)
+    code, err = run_on_terminal(forget_db, NAME)
     assert code == 0, err
     assert "re-owned by zzother" in err
-    assert found(db) == []
+    assert found(forget_db) == []
 
 
 @pytest.fixture
-def held(db: Path) -> Iterator[Path]:
+def held(forget_db: Path) -> Iterator[Path]:
     """The database held open read-write by another process, as a monitor would."""
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         f"import duckdb, time; con = duckdb.connect({str(db)!r}); print('ready', flush=True); "
-         "time.sleep(600)"],
+         f"import duckdb, time; con = duckdb.connect({str(forget_db)!r}); "
+         "print('ready', flush=True); time.sleep(600)"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert holder.stdout is not None
     deadline = time.monotonic() + LOCK_WAIT_S
     assert holder.stdout.readline().strip() == "ready" and time.monotonic() < deadline
-    yield db
+    yield forget_db
     holder.kill()
     holder.wait()
 
@@ -238,9 +238,9 @@ def test_refuses_while_a_monitor_holds_the_file(held: Path) -> None:
     assert personal_model_path(held, NAME).exists()
 
 
-def test_compact_drops_bytes_that_delete_checkpoint_and_vacuum_leave(db: Path) -> None:
+def test_compact_drops_bytes_that_delete_checkpoint_and_vacuum_leave(forget_db: Path) -> None:
     """The measurement behind `compact`: DuckDB 1.5.5 keeps deleted strings on disk."""
-    con = open_database(db)
+    con = open_database(forget_db)
     try:
         con.execute("DELETE FROM markers")
         con.execute("CHECKPOINT")
@@ -248,7 +248,7 @@ def test_compact_drops_bytes_that_delete_checkpoint_and_vacuum_leave(db: Path) -
         con.execute("FORCE CHECKPOINT")
     finally:
         con.close()
-    assert SECRETS[1] in found(db)
-    compact(db)
-    assert SECRETS[1] not in found(db)
-    assert db.stat().st_mode & 0o777 == PRIVATE_MODE
+    assert SECRETS[1] in found(forget_db)
+    compact(forget_db)
+    assert SECRETS[1] not in found(forget_db)
+    assert forget_db.stat().st_mode & 0o777 == PRIVATE_MODE

@@ -130,7 +130,7 @@ def database() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @pytest.fixture
-def store(database: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+def guard_store(database: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor of its own per test: a statement that fails while DuckDB parses it (IMPORT
     DATABASE reads files then) aborts that connection's transaction, as in the one-shot CLI,
     where the refusal ends the run."""
@@ -140,35 +140,35 @@ def store(database: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnec
 
 
 @pytest.mark.parametrize("statement", ACCEPTED)
-def test_pure_reads_pass(store: duckdb.DuckDBPyConnection, statement: str) -> None:
-    check_read_only(statement, store)
+def test_pure_reads_pass(guard_store: duckdb.DuckDBPyConnection, statement: str) -> None:
+    check_read_only(statement, guard_store)
 
 
 @pytest.mark.parametrize(("statement", "named"), REFUSED)
 def test_refused_statements_say_what(
-    store: duckdb.DuckDBPyConnection, statement: str, named: str
+    guard_store: duckdb.DuckDBPyConnection, statement: str, named: str
 ) -> None:
     with pytest.raises(RefusedQuery) as refused:
-        check_read_only(statement, store)
+        check_read_only(statement, guard_store)
     message = str(refused.value)
     assert named in message
     assert "\n" not in message
 
 
-def test_accepted_statements_run(store: duckdb.DuckDBPyConnection) -> None:
+def test_accepted_statements_run(guard_store: duckdb.DuckDBPyConnection) -> None:
     """What passes is real SQL DuckDB runs (on the store's empty views)."""
     for statement in ACCEPTED:
-        store.execute(statement).fetchall()
+        guard_store.execute(statement).fetchall()
 
 
-def test_parse_errors_are_refused(store: duckdb.DuckDBPyConnection) -> None:
+def test_parse_errors_are_refused(guard_store: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(RefusedQuery, match="cannot parse"):
-        check_read_only("SELEC 1", store)
+        check_read_only("SELEC 1", guard_store)
 
 
-def test_checking_runs_nothing(store: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+def test_checking_runs_nothing(guard_store: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     """The check parses; it does not run the statement it refuses."""
     target = tmp_path / "x.csv"
     with pytest.raises(RefusedQuery):
-        check_read_only(f"EXPLAIN ANALYZE COPY (SELECT 1) TO '{target}'", store)
+        check_read_only(f"EXPLAIN ANALYZE COPY (SELECT 1) TO '{target}'", guard_store)
     assert not target.exists()
