@@ -148,8 +148,8 @@ def monitor(
     record: Path | None,
 ) -> None:
     """Monitor one person (or, with --multi-user, everyone in view) live in the terminal."""
-    from burnout_tui.tui.monitor_request import MonitorRequest
     from burnout_tui.tui.run import run_monitor
+    from burnout_tui.tui.state.monitor_request import MonitorRequest
 
     if not serve and (host is not None or port is not None):
         raise click.UsageError("--host and --port need --serve")

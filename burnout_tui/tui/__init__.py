@@ -5,7 +5,7 @@ Importing it is cheap: `run_monitor` loads the app (and the models) only when it
 
 from __future__ import annotations
 
-from burnout_tui.tui.monitor_request import MonitorRequest
 from burnout_tui.tui.run import run_monitor
+from burnout_tui.tui.state.monitor_request import MonitorRequest
 
 __all__ = ["MonitorRequest", "run_monitor"]

@@ -23,11 +23,11 @@ from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.interrupts import Restore, Termination, on_termination
 from burnout_tui.store.connect import store_cursor
-from burnout_tui.tui.capture_protocol import Capture
-from burnout_tui.tui.error_modal import ErrorModal, StoreFailed
-from burnout_tui.tui.finalising_screen import FinalisingScreen
-from burnout_tui.tui.monitor_screen import TICK_S, MonitorScreen
-from burnout_tui.tui.people_screen import PeopleScreen
+from burnout_tui.tui.screens.error_modal import ErrorModal, StoreFailed
+from burnout_tui.tui.screens.finalising_screen import FinalisingScreen
+from burnout_tui.tui.screens.monitor_screen import TICK_S, MonitorScreen
+from burnout_tui.tui.screens.people_screen import PeopleScreen
+from burnout_tui.tui.state.capture_protocol import Capture
 
 DISCLAIMER = "research proxy, not a diagnosis"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from burnout_tui.errors import UserError
 from burnout_tui.sources import parse_source
-from burnout_tui.tui.monitor_request import MonitorRequest
+from burnout_tui.tui.state.monitor_request import MonitorRequest
 
 
 class FinaliseError(UserError):

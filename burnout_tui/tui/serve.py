@@ -22,7 +22,6 @@ import shlex
 import sys
 
 from burnout_tui.errors import UserError
-from burnout_tui.tui.monitor_request import MonitorRequest
 from burnout_tui.tui.serve_access import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -31,6 +30,7 @@ from burnout_tui.tui.serve_access import (
     exposure_warning,
     new_token,
 )
+from burnout_tui.tui.state.monitor_request import MonitorRequest
 
 SERVE_ENV = "BURNOUT_TUI_SERVE"
 """Environment variable carrying the child's `MonitorRequest` as JSON."""

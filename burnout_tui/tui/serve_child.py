@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 
 from burnout_tui.errors import UserError
-from burnout_tui.tui.monitor_request import MonitorRequest
 from burnout_tui.tui.run import run_monitor
 from burnout_tui.tui.serve import SERVE_ENV
+from burnout_tui.tui.state.monitor_request import MonitorRequest
 
 
 def run_child() -> None:

@@ -34,7 +34,7 @@ detail); a few rounds cover every chain the screens have."""
 async def settle(pilot: Pilot[Any]) -> None:
     """Wait for the app's thread workers and for the messages they post to be handled.
 
-    Database calls run in workers (see `burnout_tui.tui.error_modal`), so a key that
+    Database calls run in workers (see `burnout_tui.tui.screens.error_modal`), so a key that
     saves or loads something is done only once its worker has finished and its result
     message has been handled; `pilot.press` waits for neither."""
     for _ in range(SETTLE_ROUNDS):

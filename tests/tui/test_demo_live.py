@@ -22,7 +22,7 @@ from burnout_tui.runtime.capture import CaptureWorker, WorkerState
 from burnout_tui.sources import parse_source
 from burnout_tui.store import store_cursor
 from burnout_tui.tui.app import MonitorApp
-from burnout_tui.tui.monitor_screen import MonitorScreen
+from burnout_tui.tui.screens.monitor_screen import MonitorScreen
 from tests.tui.pilot import run_async, settle
 from tests.tui.test_survey import CHECKIN_KEYS
 

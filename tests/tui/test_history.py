@@ -16,9 +16,9 @@ from burnout_tui.store import FrameRow, FrameWriter, repository
 from burnout_tui.store.recovery import recover_interrupted
 from burnout_tui.tui.app import MonitorApp
 from burnout_tui.tui.formatting import format_clock
-from burnout_tui.tui.history_queries import CHART_POINTS, downsample, list_sessions
-from burnout_tui.tui.history_screen import INTERRUPTED_NOTE, HistoryScreen, session_cells
-from burnout_tui.tui.monitor_screen import MonitorScreen
+from burnout_tui.tui.screens.history_screen import INTERRUPTED_NOTE, HistoryScreen, session_cells
+from burnout_tui.tui.screens.monitor_screen import MonitorScreen
+from burnout_tui.tui.state.history_queries import CHART_POINTS, downsample, list_sessions
 from burnout_tui.tui.widgets import FixedSparkline, MeterRow
 from tests.tui.pilot import run_async, settle
 from tests.tui.replay import ReplayCapture, frozen_clock

@@ -16,11 +16,11 @@ from burnout_tui.runtime.capture import WorkerState
 from burnout_tui.runtime.pipeline import FrameResult
 from burnout_tui.scoring import RollingScore, summarise
 from burnout_tui.tui.app import MonitorApp
-from burnout_tui.tui.finalising_screen import FinalisingScreen
-from burnout_tui.tui.history_screen import HistoryScreen
-from burnout_tui.tui.live_series import HISTORY_FRAMES, LiveSeries
-from burnout_tui.tui.marker_modal import MarkerModal
-from burnout_tui.tui.monitor_screen import MonitorScreen
+from burnout_tui.tui.screens.finalising_screen import FinalisingScreen
+from burnout_tui.tui.screens.history_screen import HistoryScreen
+from burnout_tui.tui.screens.marker_modal import MarkerModal
+from burnout_tui.tui.screens.monitor_screen import MonitorScreen
+from burnout_tui.tui.state.live_series import HISTORY_FRAMES, LiveSeries
 from burnout_tui.tui.widgets import FixedSparkline, MeterRow
 from tests.tui.pilot import run_async, settle
 from tests.tui.replay import ReplayCapture, frozen_clock

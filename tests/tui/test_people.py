@@ -12,11 +12,11 @@ from textual.widgets import Input, Static
 from burnout_tui.config import Config
 from burnout_tui.runtime.pipeline import FrameResult
 from burnout_tui.tui.app import MonitorApp
-from burnout_tui.tui.monitor_screen import MonitorScreen
-from burnout_tui.tui.people import PeopleSeries
-from burnout_tui.tui.people_screen import PeopleScreen, grid_columns
-from burnout_tui.tui.person_screen import PersonScreen
-from burnout_tui.tui.rename_modal import RenameModal
+from burnout_tui.tui.screens.monitor_screen import MonitorScreen
+from burnout_tui.tui.screens.people_screen import PeopleScreen, grid_columns
+from burnout_tui.tui.screens.person_screen import PersonScreen
+from burnout_tui.tui.screens.rename_modal import RenameModal
+from burnout_tui.tui.state.people import PeopleSeries
 from burnout_tui.tui.widgets import MeterRow, PersonPanel
 from tests.tui.pilot import run_async, settle
 from tests.tui.replay import (

@@ -17,11 +17,11 @@ from burnout_tui.config import Config
 from burnout_tui.runtime.pipeline import FrameResult
 from burnout_tui.store import repository, store_cursor
 from burnout_tui.tui.app import MonitorApp
-from burnout_tui.tui.error_modal import ErrorModal
-from burnout_tui.tui.history_screen import HistoryScreen
-from burnout_tui.tui.monitor_screen import MonitorScreen
-from burnout_tui.tui.people_screen import PeopleScreen
-from burnout_tui.tui.survey_screen import SurveyScreen
+from burnout_tui.tui.screens.error_modal import ErrorModal
+from burnout_tui.tui.screens.history_screen import HistoryScreen
+from burnout_tui.tui.screens.monitor_screen import MonitorScreen
+from burnout_tui.tui.screens.people_screen import PeopleScreen
+from burnout_tui.tui.screens.survey_screen import SurveyScreen
 from burnout_tui.tui.widgets import ChoiceRow, PersonPanel
 from tests.tui.pilot import run_async, settle
 from tests.tui.replay import MultiReplayCapture, ReplayCapture, frozen_clock, multi_replay_results

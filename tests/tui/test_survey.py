@@ -9,10 +9,10 @@ import pytest
 from textual.widgets import OptionList, Static
 
 from burnout_tui.surveys import Instrument, InstrumentError, available_instruments, score
-from burnout_tui.tui import monitor_screen
 from burnout_tui.tui.app import MonitorApp
-from burnout_tui.tui.monitor_screen import MonitorScreen
-from burnout_tui.tui.survey_screen import PICKER_ORDER, InstrumentPicker, SurveyScreen
+from burnout_tui.tui.screens import monitor_screen
+from burnout_tui.tui.screens.monitor_screen import MonitorScreen
+from burnout_tui.tui.screens.survey_screen import PICKER_ORDER, InstrumentPicker, SurveyScreen
 from burnout_tui.tui.widgets import ChoiceRow
 from tests.tui.pilot import run_async, settle
 from tests.tui.replay import ReplayCapture, frozen_clock

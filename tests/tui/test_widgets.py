@@ -21,9 +21,9 @@ from burnout_tui.tui.formatting import (
     format_forecast,
     format_normalized,
 )
-from burnout_tui.tui.monitor_request import MonitorRequest
 from burnout_tui.tui.serve import SERVE_ENV, child_command, child_payload
 from burnout_tui.tui.serve_child import run_child
+from burnout_tui.tui.state.monitor_request import MonitorRequest
 from burnout_tui.tui.widgets.choice_row import ChoiceRow
 from burnout_tui.tui.widgets.fixed_sparkline import PinnedSparklineRenderable, chart_columns
 from tests.tui.replay import replay_fatigue

@@ -21,7 +21,7 @@ from burnout_tui.store.calibrations import save_calibration
 from burnout_tui.store.connect import IN_MEMORY
 from burnout_tui.store.fatigue import session_fatigue
 from burnout_tui.store.schema import FATIGUE_COLUMNS as SCHEMA_FATIGUE_COLUMNS
-from burnout_tui.tui.live_series import FatigueTally
+from burnout_tui.tui.state.live_series import FatigueTally
 from burnout_tui.vision.fatigue import MeshMeasures
 from tests.fatigue_view import stored_session
 

@@ -20,7 +20,7 @@ from burnout_tui.tui.formatting import (
     format_probability,
     level_content,
 )
-from burnout_tui.tui.live_series import LiveSeries
+from burnout_tui.tui.state.live_series import LiveSeries
 from burnout_tui.tui.widgets.meter_row import MeterRow
 
 TOP_EMOTIONS = 3

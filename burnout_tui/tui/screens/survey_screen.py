@@ -26,9 +26,9 @@ from textual.widgets.option_list import Option
 from burnout_tui.store.connect import store_cursor
 from burnout_tui.store.surveys import record_survey
 from burnout_tui.surveys import Instrument, SurveyAnswerError, SurveyResult, score
-from burnout_tui.tui.capture_protocol import Capture
-from burnout_tui.tui.error_modal import DATABASE_ERRORS, StoreFailed
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S
+from burnout_tui.tui.screens.error_modal import DATABASE_ERRORS, StoreFailed
+from burnout_tui.tui.state.capture_protocol import Capture
 from burnout_tui.tui.widgets.choice_row import ChoiceRow
 
 FORM_HELP = (

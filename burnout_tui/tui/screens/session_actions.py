@@ -13,10 +13,10 @@ from textual.message import Message
 from textual.screen import Screen
 
 from burnout_tui.runtime.runner import NoSessionError
-from burnout_tui.tui.capture_protocol import Capture
-from burnout_tui.tui.error_modal import DATABASE_ERRORS, StoreFailed
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S, format_clock
-from burnout_tui.tui.marker_modal import MarkerModal
+from burnout_tui.tui.screens.error_modal import DATABASE_ERRORS, StoreFailed
+from burnout_tui.tui.screens.marker_modal import MarkerModal
+from burnout_tui.tui.state.capture_protocol import Capture
 
 MARKER_ERRORS: tuple[type[Exception], ...] = (*DATABASE_ERRORS, NoSessionError)
 """A marker also fails, as a dialog, when no session is open (before start, after stop)."""

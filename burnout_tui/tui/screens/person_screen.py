@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 
-from burnout_tui.tui.monitor_screen import MonitorScreen
+from burnout_tui.tui.screens.monitor_screen import MonitorScreen
 
 
 class PersonScreen(MonitorScreen):

@@ -19,14 +19,14 @@ from textual.widgets import DataTable, Footer, Header, Static
 from burnout_tui.config import Config
 from burnout_tui.scoring import Level, score_bounds
 from burnout_tui.store.connect import store_cursor
-from burnout_tui.tui.error_modal import DATABASE_ERRORS, StoreFailed
 from burnout_tui.tui.formatting import (
     NO_VALUE,
     format_clock,
     format_percent,
     level_content,
 )
-from burnout_tui.tui.history_queries import (
+from burnout_tui.tui.screens.error_modal import DATABASE_ERRORS, StoreFailed
+from burnout_tui.tui.state.history_queries import (
     SessionDetail,
     SessionRow,
     list_sessions,

@@ -13,8 +13,8 @@ from pathlib import Path
 from burnout_tui.config import Config
 from burnout_tui.runtime.capture import WorkerStatus
 from burnout_tui.runtime.pipeline import FrameResult
-from burnout_tui.tui.capture_protocol import Capture, forecaster_label, recording, track_names
-from burnout_tui.tui.people import default_name, face_of, track_result
+from burnout_tui.tui.state.capture_protocol import Capture, forecaster_label, recording, track_names
+from burnout_tui.tui.state.people import default_name, face_of, track_result
 
 
 class TrackCapture:

@@ -24,22 +24,22 @@ from textual.widgets import Footer, Header, Static
 
 from burnout_tui.config import Config
 from burnout_tui.runtime.capture import WorkerState, WorkerStatus
-from burnout_tui.tui.capture_protocol import (
+from burnout_tui.tui.formatting import BRIEF_NOTICE_S, format_clock
+from burnout_tui.tui.screens.error_modal import DATABASE_ERRORS, StoreFailed
+from burnout_tui.tui.screens.history_screen import HistoryScreen
+from burnout_tui.tui.screens.monitor_screen import ALERT_SEVERITY, TICK_S, state_content
+from burnout_tui.tui.screens.person_screen import PersonScreen
+from burnout_tui.tui.screens.rename_modal import RenameModal
+from burnout_tui.tui.screens.session_actions import SessionScreen
+from burnout_tui.tui.state.capture_protocol import (
     Capture,
     can_rename,
     recording,
     rename_track,
     track_names,
 )
-from burnout_tui.tui.error_modal import DATABASE_ERRORS, StoreFailed
-from burnout_tui.tui.formatting import BRIEF_NOTICE_S, format_clock
-from burnout_tui.tui.history_screen import HistoryScreen
-from burnout_tui.tui.monitor_screen import ALERT_SEVERITY, TICK_S, state_content
-from burnout_tui.tui.people import PeopleSeries, default_name
-from burnout_tui.tui.person_screen import PersonScreen
-from burnout_tui.tui.rename_modal import RenameModal
-from burnout_tui.tui.session_actions import SessionScreen
-from burnout_tui.tui.track_capture import TrackCapture
+from burnout_tui.tui.state.people import PeopleSeries, default_name
+from burnout_tui.tui.state.track_capture import TrackCapture
 from burnout_tui.tui.widgets import PersonPanel
 
 PANEL_MIN_WIDTH = 50

@@ -25,7 +25,6 @@ from burnout_tui.config import PERCENT_MAX, Config
 from burnout_tui.runtime.capture import WorkerState, WorkerStatus
 from burnout_tui.scoring import level
 from burnout_tui.surveys import InstrumentError, available_instruments
-from burnout_tui.tui.capture_protocol import Capture, forecaster_label, recording
 from burnout_tui.tui.formatting import (
     BRIEF_NOTICE_S,
     NO_VALUE,
@@ -37,10 +36,11 @@ from burnout_tui.tui.formatting import (
     format_percent,
     level_content,
 )
-from burnout_tui.tui.history_screen import HistoryScreen
-from burnout_tui.tui.live_series import LiveSeries
-from burnout_tui.tui.session_actions import SessionScreen
-from burnout_tui.tui.survey_screen import InstrumentPicker
+from burnout_tui.tui.screens.history_screen import HistoryScreen
+from burnout_tui.tui.screens.session_actions import SessionScreen
+from burnout_tui.tui.screens.survey_screen import InstrumentPicker
+from burnout_tui.tui.state.capture_protocol import Capture, forecaster_label, recording
+from burnout_tui.tui.state.live_series import LiveSeries
 from burnout_tui.tui.widgets import EmotionPanel, FixedSparkline
 
 FIXED_LINES = 10

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from burnout_tui.config import LevelsConfig, ScoringConfig
 from burnout_tui.runtime.pipeline import FaceResult, FrameResult
-from burnout_tui.tui.live_series import LiveSeries
+from burnout_tui.tui.state.live_series import LiveSeries
 
 
 def track_result(result: FrameResult, face: FaceResult | None) -> FrameResult:

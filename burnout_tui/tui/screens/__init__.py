@@ -1,0 +1,1 @@
+"""The monitor's screens and modal dialogs; each composes widgets and reads `tui.state`."""
