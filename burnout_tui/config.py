@@ -169,7 +169,8 @@ class DetectionConfig:
 
     min_face_size: int = setting(
         20,
-        "Smallest face searched for, in pixels. 20: MTCNN's published default; "
+        "Smallest face searched for, in pixels of the copy detection runs on (see "
+        "max_side; the frame itself when it is no larger). 20: MTCNN's published default; "
         "smaller faces would have to be upscaled to the emotion model's 48x48 input, "
         "inventing detail.",
     )
@@ -187,10 +188,28 @@ class DetectionConfig:
     )
     detect_every: int = setting(
         5,
-        "Run the full detector every this many frames; in between only R-Net and "
-        "O-Net refine the last face, which is several times cheaper. 5: a new or lost "
-        "face is found again within a sixth of a second at 30 frames/s. Set to 1 to "
-        "detect on every frame.",
+        "Without the face mesh (or on frames it skips), run the full detector every "
+        "this many frames; in between only R-Net and O-Net refine the last face, which "
+        "is several times cheaper. 5: a new or lost face is found again within a sixth "
+        "of a second at 30 frames/s. With the mesh, a followed face's next box comes "
+        "from its mesh and full detection runs only to find faces. Set to 1 to detect "
+        "on every frame (the mesh then never guides).",
+    )
+    max_side: int = setting(
+        640,
+        "Long side, in pixels, of the downscaled copy the P-Net pyramid searches; "
+        "R-Net and O-Net still read the full frame, so boxes and keypoints come back in "
+        "source pixels. min_face_size counts pixels of this copy: on a 1920-px frame "
+        "the smallest face found is min_face_size x 3 source pixels. 640: a 1080p or "
+        "4K frame then costs about what a 640-px frame costs, and on the shared photos "
+        "it finds 109 of the 111 faces a full-size search finds (docs/tracking.md).",
+    )
+    redetect_s: float = setting(
+        1.0,
+        "With --multi-user and the face mesh on, seconds between full detections that "
+        "look for people who just arrived, while the faces already followed are tracked "
+        "by their mesh. 1.0: someone sitting down is scored within a second, and a "
+        "full detection (the costliest step) runs on one frame in 30 at 30 frames/s.",
     )
 
     def __post_init__(self) -> None:
@@ -203,6 +222,14 @@ class DetectionConfig:
         )
         _require(0.0 < self.scale_factor < 1.0, "scale_factor must lie strictly between 0 and 1")
         _require(self.detect_every >= 1, "detect_every must be at least 1")
+        _require(
+            self.max_side >= self.min_face_size,
+            "max_side must be at least min_face_size (no face could be found otherwise)",
+        )
+        _require(
+            math.isfinite(self.redetect_s) and self.redetect_s > 0.0,
+            "redetect_s must be a finite number > 0",
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The per-face stages of the pipeline: crop → emotion → mesh → fatigue → scoring → forecast.
+"""The per-face stages of the pipeline: mesh → crop → emotion → fatigue → scoring → forecast.
 
 Each stage takes every face of one frame at once (the emotion CNN and the face mesh run
 one batch per frame) and returns them with its own fields filled in, through
@@ -24,6 +24,7 @@ import numpy.typing as npt
 from burnout_tui.config import Config, FatigueConfig, MeshConfig, ScoringConfig
 from burnout_tui.forecast.inputs import input_vector
 from burnout_tui.forecast.model import Forecaster, TrackForecast
+from burnout_tui.runtime.face_policy import MeshGuide
 from burnout_tui.scoring import RollingScore, frame_scores
 from burnout_tui.scoring.calibration import Calibration
 from burnout_tui.scoring.fatigue import Baseline, FatigueFrame, FatigueTracker
@@ -33,7 +34,7 @@ from burnout_tui.vision.emotion import EmotionClassifier
 from burnout_tui.vision.face import Face
 from burnout_tui.vision.fatigue import MeshMeasures, mesh_measures
 from burnout_tui.vision.features import face_features
-from burnout_tui.vision.mesh import FaceMesh
+from burnout_tui.vision.mesh import FaceMesh, Mesh
 
 T = TypeVar("T")
 
@@ -47,15 +48,21 @@ class FaceWork:
     """One face on its way through the stages: what the stages so far have found.
 
     Every field of `pipeline.FaceResult` is here under the same name (the result is built
-    from these fields by name), plus what only later stages need (`crop`, `measures`).
+    from these fields by name), plus what only later stages and the face policy need
+    (`crop`, `mesh`, `measures`).
     A field is None until its stage has run.
     """
 
     track_id: int
     face: Face
+    guided: bool = False
+    """The face comes from the last frame's mesh (`face_policy.Located.guided`)."""
     crop: npt.NDArray[np.uint8] | None = None
     features: npt.NDArray[np.float32] | None = None
     probs: npt.NDArray[np.float32] | None = None
+    mesh: Mesh | None = None
+    """The mesh fitted this frame, whatever its presence (the face policy follows the
+    face by it); None when the mesh is off or skipped this frame."""
     measures: MeshMeasures | None = None
     fatigue: FatigueFrame | None = None
     frame_score: float | None = None
@@ -126,8 +133,16 @@ class EmotionStage(StatelessStage):
 class MeshStage:
     """The face mesh on its schedule, turned into the per-face measures fatigue needs.
 
+    It runs first: a face the policy follows by its last mesh (`FaceWork.guided`) is
+    replaced here by the face this frame's mesh gives (`mesh_face.face_from_mesh`), so the
+    emotion crop sees where the face is now, not where it was; a guided face the mesh no
+    longer finds (presence below `min_presence`, or leaving the frame) is dropped, and the
+    policy runs full detection on the next frame.
+
     The schedule counts frames with a face (the pipeline runs no stage on a frame
-    without one). A face whose mesh is skipped this frame, or whose mesh the model itself
+    without one). Every fitted mesh is kept on the face (`FaceWork.mesh`): the pipeline
+    hands them to the face policy, which follows each face to its next frame by it. A face
+    whose mesh is skipped this frame, or whose mesh the model itself
     doubts (presence below `min_presence`), gets no measures: the fatigue stage then
     carries its windows over rather than counting a made-up open or closed eye.
     """
@@ -137,6 +152,7 @@ class MeshStage:
     def __init__(self, settings: MeshConfig, threads: int) -> None:
         self.settings = settings
         self.mesh = FaceMesh(threads=threads)
+        self.guide = MeshGuide(settings.min_presence)
         self._frames = 0
 
     def reset(self) -> None:
@@ -145,24 +161,35 @@ class MeshStage:
     def forget(self, track_ids: Iterable[int]) -> None:
         return None
 
-    def measure(
-        self, image: npt.NDArray[np.uint8], faces: Sequence[Face]
-    ) -> list[MeshMeasures | None]:
+    def fit(self, image: npt.NDArray[np.uint8], faces: Sequence[Face]) -> list[Mesh | None]:
+        """The mesh of each face on frames the schedule runs it, None on the others."""
         due = self._frames % self.settings.every == 0
         self._frames += 1
         if not due or not faces:
             return [None] * len(faces)
+        return list(self.mesh.predict(image, faces))
+
+    def measures(self, image: npt.NDArray[np.uint8], mesh: Mesh | None) -> MeshMeasures | None:
+        if mesh is None or mesh.presence < self.settings.min_presence:
+            return None
         height, width = image.shape[:2]
-        return [
-            mesh_measures(mesh.points, (width, height))
-            if mesh.presence >= self.settings.min_presence
-            else None
-            for mesh in self.mesh.predict(image, faces)
-        ]
+        return mesh_measures(mesh.points, (width, height))
 
     def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
-        measures = self.measure(frame.image, [work.face for work in faces])
-        return tuple(replace(work, measures=m) for work, m in zip(faces, measures, strict=True))
+        meshes = self.fit(frame.image, [work.face for work in faces])
+        height, width = frame.image.shape[:2]
+        kept = []
+        for work, mesh in zip(faces, meshes, strict=True):
+            face = work.face
+            if work.guided:
+                followed = None if mesh is None else self.guide.face((width, height), mesh)
+                if followed is None:
+                    continue
+                face = followed
+            kept.append(
+                replace(work, face=face, mesh=mesh, measures=self.measures(frame.image, mesh))
+            )
+        return tuple(kept)
 
 
 class FatigueStage:
@@ -280,11 +307,13 @@ def default_stages(
     forecaster: Forecaster | None,
     calibration: Calibration | None,
 ) -> list[FaceStage]:
-    """The stage list, in order. The mesh runs only when enabled, the forecast only with
+    """The stage list, in order. The mesh runs only when enabled, and first (it moves or
+    drops the faces the policy follows by mesh, see `MeshStage`); the forecast only with
     a forecaster (which needs the mesh's cues: `make_pipeline` drops it without one)."""
-    stages: list[FaceStage] = [CropStage(), EmotionStage(threads)]
+    stages: list[FaceStage] = []
     if config.mesh.enabled:
         stages.append(MeshStage(config.mesh, threads))
+    stages += [CropStage(), EmotionStage(threads)]
     stages.append(
         FatigueStage(config.fatigue, None if calibration is None else calibration.baseline)
     )

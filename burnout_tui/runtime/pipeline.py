@@ -3,12 +3,14 @@
 One `Pipeline` runs for both modes. A face policy (`face_policy.LargestFace` for one
 person, `face_policy.TrackedFaces` for `--multi-user`) finds the faces of a frame on its
 detection schedule and gives each a track id; then an ordered list of per-face stages
-(`face_stages`: crop → emotion → mesh → fatigue → scoring → forecast) fills in what is
+(`face_stages`: mesh → crop → emotion → fatigue → scoring → forecast) fills in what is
 known about each face, in the spirit of insightface's `FaceAnalysis.get` looping
 `model.get(img, face)`, except that a stage sees all faces of the frame at once, so the
 CNNs run one batch per frame, and that every value is immutable: a stage returns new
 `FaceWork` values, the pipeline turns the last ones into frozen `FaceResult`s, so the
-capture thread can hand results to the UI and the store without copying.
+capture thread can hand results to the UI and the store without copying. After the
+stages the policy hears which meshes were fitted (`FacePolicy.observe`): that is where it
+follows each face to in the next frame.
 
 Adding a stage touches the stage list and the schema, nothing else:
 
@@ -35,21 +37,19 @@ import numpy.typing as npt
 
 from burnout_tui.config import Config
 from burnout_tui.forecast.model import Forecaster
-from burnout_tui.runtime.face_policy import PRIMARY_TRACK, FacePolicy, LargestFace, TrackedFaces
+from burnout_tui.runtime.face_policy import (
+    PRIMARY_TRACK,
+    FacePolicy,
+    LargestFace,
+    TrackedFaces,
+    mesh_guide,
+)
 from burnout_tui.runtime.face_stages import FaceStage, FaceWork, StageOrderError, default_stages
 from burnout_tui.scoring.calibration import Calibration
 from burnout_tui.scoring.fatigue import FatigueFrame
 from burnout_tui.sources.frame import Frame
 from burnout_tui.vision.detector import FaceDetector
 from burnout_tui.vision.face import Face
-
-MAX_DETECTION_SIDE = 1920
-"""Frames whose long side exceeds this (1080p's width) are searched for faces on a copy
-shrunk to it; boxes and keypoints still come out in source pixels. Above it the P-Net
-pyramid grows with the frame while the faces a webcam or a room camera sees are found at
-1080p already. With strip-wise P-Net (vision/detector.py) `analyze` on a 4000×3000 MJPG
-clip peaked at 431 MB against 333 MB for the same clip at 640×480 (1175 MB before);
-tests/unit/test_large_frames.py holds the difference under 150 MB."""
 
 STAGES = ("decode", "detect", "align", "classify", "mesh", "score", "store")
 """Stage names in pipeline order, as `make bench` and the summary report them."""
@@ -106,7 +106,7 @@ def make_detector(config: Config, threads: int) -> FaceDetector:
         thresholds=detection.thresholds,
         scale_factor=detection.scale_factor,
         threads=threads,
-        max_side=MAX_DETECTION_SIDE,
+        max_side=detection.max_side,
     )
 
 
@@ -131,7 +131,8 @@ class Pipeline:
     """A face policy and an ordered list of per-face stages (see the module docstring).
 
     Consecutive stages that count under the same `clock` name are timed as one, so
-    `clock.last_ms` holds one value per name. A frame without a face runs no stage.
+    `clock.last_ms` holds one value per name. A frame without a face runs no stage, nor
+    do the stages after the mesh drops the last face it followed.
     Faces come out sorted by track id, so a grid keeps its order.
     """
 
@@ -161,11 +162,19 @@ class Pipeline:
             return FrameResult(
                 frame.index, frame.ts, (), located.full_detection, dict(clock.last_ms)
             )
-        faces = tuple(FaceWork(track_id, face) for track_id, face in located.faces)
+        faces = tuple(
+            FaceWork(track_id, face, guided=track_id in located.guided)
+            for track_id, face in located.faces
+        )
         for name, group in self._timed:
+            if not faces:
+                break  # the mesh stage dropped every face it was following
             with clock.stage(name):
                 for stage in group:
                     faces = stage.run(frame, faces)
+        height, width = frame.image.shape[:2]
+        meshes = {work.track_id: work.mesh for work in faces if work.mesh is not None}
+        self.policy.observe((width, height), meshes)
         results = sorted((face_result(work) for work in faces), key=lambda r: r.track_id)
         return FrameResult(
             frame.index, frame.ts, tuple(results), located.full_detection, dict(clock.last_ms)
@@ -187,18 +196,18 @@ def make_pipeline(
     if not config.mesh.enabled:
         forecaster = None
     detector = make_detector(config, threads)
+    guide = mesh_guide(config.detection, config.mesh)
     policy: FacePolicy
     if multi_user:
-        policy = TrackedFaces(detector, config.detection, config.tracking)
+        policy = TrackedFaces(detector, config.detection, config.tracking, guide)
         calibration = None
     else:
-        policy = LargestFace(detector, config.detection)
+        policy = LargestFace(detector, config.detection, guide)
     stages = default_stages(config, threads, forecaster=forecaster, calibration=calibration)
     return Pipeline(policy, stages)
 
 
 __all__ = [
-    "MAX_DETECTION_SIDE",
     "PRIMARY_TRACK",
     "STAGES",
     "FaceResult",

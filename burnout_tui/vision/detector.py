@@ -39,18 +39,17 @@ PNET_CELL_SPAN = PNET_WINDOW - 1
 offsets span 11 pixels, not 12."""
 PNET_STRIP_PIXELS = 256 * 256
 """Most input pixels P-Net sees in one run. Its memory is mostly the im2col workspace of
-its 3×3 convolutions, about 100 MB for a 1152×864 level (1080p's first), growing with
-the level's area; larger levels run as horizontal strips of about this many pixels,
-whose outputs are exactly the whole level's rows (see `_run_pnet`). Measured on 2 cores:
-a 1920×1440 frame's P-Net needed 25 MB instead of 75 MB at 512×512 strips (and 100 MB
-whole), and ran no slower (smaller strips stay in cache)."""
+its 3×3 convolutions, growing with the level's area; larger levels run as horizontal
+strips of about this many pixels, whose outputs are exactly the whole level's rows (see
+`_run_pnet`). Smaller strips need less memory and run no slower, as they stay in cache
+(docs/detection.md)."""
 PNET_MIN_STRIP_ROWS = 4 * PNET_WINDOW
 """Strips share 10 rows with the next, so a strip much thinner than this mostly repeats work."""
 RNET_SIZE = 24
 RNET_BATCH = 64
 """Proposals R-Net scores per run. A crowded or large frame yields hundreds to thousands
-of proposals, and ONNX Runtime's workspace grows with the batch: on 339 proposals (2
-cores), one batch needed 35 MB more than batches of 64 and was no faster."""
+of proposals, and ONNX Runtime's workspace grows with the batch, while one large batch is
+no faster than batches of this size (docs/detection.md)."""
 ONET_SIZE = 48
 
 PNET_SCALE_NMS = 0.5
@@ -64,10 +63,8 @@ REFINE_MARGIN = 0.05
 """How far `refine` widens a previous box on every side, as a fraction of its side.
 
 Small on purpose: squaring the box already widens it, and R-Net scores crops that fit the
-face (it was trained on crops overlapping it by IoU > 0.65). On the shared talking-head
-clips, following a face 2-6 frames old, margins from -0.1 to 0.05 lost no face and matched
-a full detection with median IoU 0.94-0.96; at 0.2 a fifth of the faces were lost, at 0.3
-most of them."""
+face (it was trained on crops overlapping it by IoU > 0.65), so wider margins lose faces
+(docs/detection.md)."""
 
 Boxes = npt.NDArray[np.float64]
 """(N, 5) rows [x1, y1, x2, y2, score] in frame pixels; after O-Net ten more columns hold

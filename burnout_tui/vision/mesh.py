@@ -41,13 +41,10 @@ ROI_SCALE = 1.4
 """Side of the square crop as a multiple of the long side of MTCNN's box.
 
 MediaPipe's 1.5 is for its own detector's box. MTCNN's is taller (it reaches up the
-forehead), so 1.5 frames the face a little loosely. The crop the model sees while MediaPipe
-tracks a face (the landmarks' bounding box × 1.5, `face_landmark_landmarks_to_roi`) is
-1.35-1.39 times MTCNN's long side on the 111 faces of the shared photos, and 1.4 gave the
-landmarks closest to that tracked crop's (1.6 % of the eye distance; 1.9 % at 1.5, 2.7 % at
-1.1) and to dlib's 68-point landmarks on the 43 annotated faces (4.6 % vs 4.7 % at 1.5 and
-5.5 % at 1.2). Presence is above 0.98 on all 109 real faces at 1.4 and 1.5 (down to 0.59
-at 1.3) and below 0.08 on MTCNN's two false detections there (models/README.md)."""
+forehead), so 1.5 frames the face a little loosely; 1.4 comes closest to the crop MediaPipe
+itself feeds the model while it tracks a face, and gives the landmarks closest to that
+crop's and to dlib's hand-labelled ones, while keeping presence high on every real face
+(docs/detection.md has the comparison; models/README.md the parity)."""
 
 PRESENCE_THRESHOLD = 0.5
 """MediaPipe's `ThresholdingCalculator` drops the landmarks of a face below this."""

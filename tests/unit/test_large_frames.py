@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from burnout_tui.runtime.pipeline import MAX_DETECTION_SIDE
+from burnout_tui.config import DetectionConfig
 from burnout_tui.sources.demo import ASSET as ASTRONAUT
 from burnout_tui.vision.detector import FaceDetector
 from tests.integration.test_detector import iou
@@ -90,7 +90,7 @@ def expected_box() -> tuple[int, int, int, int]:
 
 @pytest.mark.slow
 def test_large_clip_boxes_in_source_pixels_and_bounded_memory(tmp_path: Path) -> None:
-    assert max(LARGE) > MAX_DETECTION_SIDE
+    assert max(LARGE) > DetectionConfig().max_side
     large, large_peak = analyse_measured(write_clip(tmp_path / "large.avi", LARGE), tmp_path / "l")
     small, small_peak = analyse_measured(write_clip(tmp_path / "small.avi", SMALL), tmp_path / "s")
     assert large["face_frames"] == FRAMES and small["face_frames"] == FRAMES
