@@ -212,6 +212,15 @@ class DetectionConfig:
         "full detection (the costliest step) runs on one frame in 30 at 30 frames/s.",
     )
 
+    mesh_guided_multi_user: bool = setting(
+        False,
+        "With --multi-user, follow faces by their mesh too (full detection every "
+        "redetect_s seconds). false: on the shared crowd clip, following walking people "
+        "by mesh swapped 8-10 identities that full detection keeps apart (0 swaps), so "
+        "multi-user keeps the refine schedule until the tracker handles it "
+        "(docs/tracking.md).",
+    )
+
     def __post_init__(self) -> None:
         _require(
             self.min_face_size >= MTCNN_WINDOW_PX,

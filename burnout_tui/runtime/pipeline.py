@@ -199,7 +199,8 @@ def make_pipeline(
     guide = mesh_guide(config.detection, config.mesh)
     policy: FacePolicy
     if multi_user:
-        policy = TrackedFaces(detector, config.detection, config.tracking, guide)
+        multi_guide = guide if config.detection.mesh_guided_multi_user else None
+        policy = TrackedFaces(detector, config.detection, config.tracking, multi_guide)
         calibration = None
     else:
         policy = LargestFace(detector, config.detection, guide)

@@ -88,7 +88,8 @@ def test_multi_user_redetects_on_a_cadence_in_seconds(shared_data: Path) -> None
     """The same frames stamped at 30 and at 10 frames/s: full detection follows the
     timestamps (every REDETECT_S seconds), not a count of frames."""
     config = load_config()
-    config = replace(config, detection=replace(config.detection, redetect_s=REDETECT_S))
+    detection = replace(config.detection, redetect_s=REDETECT_S, mesh_guided_multi_user=True)
+    config = replace(config, detection=detection)
     frames = clip_frames(shared_data)
     for fps in (30.0, 10.0):
         stamped = [replace(f, ts=i / fps) for i, f in enumerate(frames)]
