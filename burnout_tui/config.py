@@ -338,17 +338,17 @@ class FatigueConfig:
     closed_ratio: float = setting(
         0.70,
         "Both eyes read closed below this share of the person's open-eye EAR. 0.70: "
-        "the mesh never lets the lids meet; on the shared clips fully closed eyes "
-        "read 44-72 % of the person's open value (median 53-60 %), while open eyes, "
-        "squints included, stay above 71 % in 99 % of frames.",
+        "the mesh never lets the lids meet, so closed eyes read well above 0 but below "
+        "this, while open eyes, squints included, almost never do "
+        "(docs/measurements.md#config-fatigue).",
     )
 
     reopen_ratio: float = setting(
         0.80,
         "A closed eye counts as open again only above this share. 0.80: the gap to "
         "`closed_ratio` is hysteresis, so landmark jitter around one threshold cannot "
-        "split one closure into two blinks; open eyes read above 83 % in 95 % of "
-        "frames, so a normal reopening ends the closure.",
+        "split one closure into two blinks, and open eyes nearly always read above it, "
+        "so a normal reopening ends the closure (docs/measurements.md#config-fatigue).",
     )
 
     max_blink_s: float = setting(
@@ -362,9 +362,8 @@ class FatigueConfig:
     yawn_mar_rise: float = setting(
         0.30,
         "The mouth counts as gaping when MAR exceeds the resting MAR by this much. "
-        "0.30: above most speech (within 0.35 of rest in 90 % of a talking clip's "
-        "frames), below a wide-open mouth (0.5-0.85 at its widest on the shared "
-        "clips).",
+        "0.30: above most speech, below a wide-open mouth "
+        "(docs/measurements.md#config-fatigue).",
     )
 
     yawn_release_rise: float = setting(
@@ -376,9 +375,9 @@ class FatigueConfig:
     min_yawn_s: float = setting(
         2.0,
         "A gape held this long is a yawn; the yawn event is on the frame it reaches "
-        "this length. 2.0: longer than the gapes of speech, laughter and surprise (at "
-        "most 1.8 s on the shared clips), well inside a yawn, which lasts about 6 s "
-        "(Provine, 1986).",
+        "this length. 2.0: longer than the gapes of speech, laughter and surprise "
+        "(docs/measurements.md#config-fatigue), well inside a yawn, which lasts about "
+        "6 s (Provine, 1986).",
     )
 
     yaw_away_deg: float = setting(
@@ -401,9 +400,9 @@ class FatigueConfig:
     away_hysteresis_deg: float = setting(
         5.0,
         "Looking away ends only once both angles are this far back inside their "
-        "limits. 5: the mesh's pose moves 0.4-0.7° from frame to frame (median) and "
-        "up to 1.3-2.6° (95th percentile) on the shared clips, so a head held near a "
-        "limit does not flicker between away and back.",
+        "limits. 5: more than the mesh's pose jitters from frame to frame "
+        "(docs/measurements.md#config-fatigue), so a head held near a limit does not "
+        "flicker between away and back.",
     )
 
     window_s: float = setting(
@@ -431,14 +430,15 @@ class FatigueConfig:
     population_ear_open: float = setting(
         0.28,
         "Open-eye EAR used until calibration. 0.28: the middle of the open-eye values "
-        "the mesh gives on the shared clips (0.27-0.33 from person to person), and of "
-        "the size reported for open eyes on dlib's 68 points (about 0.3).",
+        "the mesh gives from person to person (docs/measurements.md#config-fatigue), "
+        "and of the size reported for open eyes on dlib's 68 points (about 0.3).",
     )
 
     population_mar_rest: float = setting(
         0.05,
-        "Resting MAR used until calibration. 0.05: closed lips read 0.01-0.05 on the "
-        "mesh, so the gape threshold starts at 0.35, above most speech.",
+        "Resting MAR used until calibration. 0.05: the top of what closed lips read on "
+        "the mesh (docs/measurements.md#config-fatigue), so the gape threshold starts "
+        "at 0.35, above most speech.",
     )
 
     def __post_init__(self) -> None:

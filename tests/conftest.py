@@ -1,4 +1,5 @@
-"""Fixtures every tier shares: the development data, the demo face, one detector, a fresh store.
+"""Fixtures every tier shares: the development data, the demo face, one detector, a fresh
+store, and a store held open by another process.
 
 The tiers: `unit` (self-contained), `integration` (needs BURNOUT_TUI_DATA), `tui` (the
 Textual front end) and `plugins` (the built-in plugins and reports).
@@ -7,7 +8,10 @@ Textual front end) and `plugins` (the built-in plugins and reports).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -19,6 +23,10 @@ from burnout_tui.vision.detector import FaceDetector
 from tests.images import ImageBGR, read_image
 
 DATA_ENV = "BURNOUT_TUI_DATA"
+LOCK_WAIT_S = 30.0
+"""How long the lock-holding child may take to start before the test gives up."""
+HOLD_S = 600
+"""How long the child would hold the file; the fixture kills it when the test ends."""
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +76,28 @@ def con(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = open_database(db)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def hold_database() -> Iterator[Callable[[Path], Path]]:
+    """`hold_database(path)` holds `path` open read-write in another process, as a monitor
+    would, until the test ends; it returns `path`."""
+    holders: list[subprocess.Popen[str]] = []
+
+    def hold(path: Path) -> Path:
+        holder = subprocess.Popen(
+            [sys.executable, "-c",
+             f"import duckdb, time; con = duckdb.connect({str(path)!r}); "
+             f"print('ready', flush=True); time.sleep({HOLD_S})"],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        holders.append(holder)
+        assert holder.stdout is not None
+        deadline = time.monotonic() + LOCK_WAIT_S
+        assert holder.stdout.readline().strip() == "ready" and time.monotonic() < deadline
+        return path
+
+    yield hold
+    for holder in holders:
+        holder.kill()
+        holder.wait()

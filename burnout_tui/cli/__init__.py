@@ -1,8 +1,10 @@
 """The `burnout-tui` command line: `main` (the console script) and its click group `cli`.
 
-`main` holds the group and every command's options; the other modules hold the command
-bodies, imported only inside the command that runs them, so `burnout-tui --help` stays
-cheap. `context` carries `CliState` from the group to its commands.
+`main` holds the group and registers the commands; each command's click declaration sits
+beside its body in a module of its own (`analyze`, `monitor`, `report`, ...), which imports
+anything heavy only inside the function that runs, so `burnout-tui --help` stays cheap.
+`options` declares the options several commands share; `context` carries `CliState` from
+the group to its commands.
 """
 
 from burnout_tui.cli.main import cli, main

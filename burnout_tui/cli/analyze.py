@@ -1,4 +1,8 @@
-"""Presentation of `analyze`: progress bar on a terminal, then a table or one JSON object."""
+"""`burnout-tui analyze`: progress bar on a terminal, then a table or one JSON object.
+
+The runtime, DuckDB and Rich are imported inside the functions that use them: the group
+imports this module to register the command, and `--help` must stay light.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,60 @@ import sys
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+import click
 
-from burnout_tui.config import Config
-from burnout_tui.runtime.analyze import AnalysisOptions, AnalysisResult, run_analysis
-from burnout_tui.runtime.personal_models import load_forecaster
-from burnout_tui.runtime.recording import Recorder, announce, check_output
-from burnout_tui.sources import FrameSource, open_source, parse_source
-from burnout_tui.store import open_database
-from burnout_tui.store.database import remove_database_files
-from burnout_tui.store.fatigue import FatigueRow
+from burnout_tui.cli.context import CliState
+from burnout_tui.cli.options import (
+    checked_record,
+    db_option,
+    multi_user_option,
+    record_option,
+    user_option,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+    from rich.table import Table
+
+    from burnout_tui.config import Config
+    from burnout_tui.runtime.analyze import AnalysisOptions, AnalysisResult
+    from burnout_tui.runtime.recording import Recorder
+    from burnout_tui.sources import FrameSource
+    from burnout_tui.store.fatigue import FatigueRow
+
+
+@click.command()
+@click.argument("video", metavar="VIDEO")
+@user_option("Whose session this is.")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@multi_user_option
+@record_option
+@click.pass_obj
+def analyze(
+    state: CliState,
+    video: str,
+    user: str,
+    db_path: Path | None,
+    as_json: bool,
+    multi_user: bool,
+    record: Path | None,
+) -> None:
+    """Analyse a video file (or `demo`) as fast as possible and store one session."""
+    from burnout_tui.runtime.analyze import AnalysisOptions
+
+    config = state.config()
+    analyze_command(
+        config,
+        video,
+        user,
+        state.db_path(config, db_path),
+        as_json,
+        options=AnalysisOptions(multi_user=multi_user),
+        record=checked_record(record),
+    )
 
 
 def analyze_command(
@@ -38,6 +82,14 @@ def analyze_command(
     created it and failed or was interrupted (Ctrl-C, SIGTERM, SIGHUP). The recorder
     (from `record`) and the user's forecaster are added to `options` here; `quiet` prints
     nothing, for a caller that presents the result its own way."""
+    from rich.console import Console
+
+    from burnout_tui.runtime.analyze import AnalysisOptions
+    from burnout_tui.runtime.personal_models import load_forecaster
+    from burnout_tui.runtime.recording import Recorder, announce, check_output
+    from burnout_tui.sources import open_source, parse_source
+    from burnout_tui.store import open_database
+
     options = options or AnalysisOptions()
     spec = parse_source(video)
     if record is not None:
@@ -89,6 +141,8 @@ def analyze_command(
 
 def _remove_if_created(path: Path, created: bool) -> None:
     """A database file this failed run created holds nothing worth keeping."""
+    from burnout_tui.store.database import remove_database_files
+
     if created:
         remove_database_files(path)
 
@@ -103,6 +157,17 @@ def run_with_progress(
     verb: str = "analyze",
 ) -> AnalysisResult:
     """`run_analysis` with a transient progress bar on stderr when `show` is true."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from burnout_tui.runtime.analyze import run_analysis
+
     if not show:
         return run_analysis(source, con, config, user, options)
     progress = Progress(
@@ -130,6 +195,8 @@ def run_with_progress(
 
 
 def summary_table(result: AnalysisResult) -> Table:
+    from rich.table import Table
+
     summary = result.summary
     marked = "" if result.status == "complete" else f", {result.status}"
     table = Table(title=f"session {result.session_id}: {result.source} ({result.user}{marked})")

@@ -1,4 +1,8 @@
-"""`burnout-tui calibrate`: record a baseline session and keep its statistics."""
+"""`burnout-tui calibrate`: record a baseline session and keep its statistics.
+
+The runtime, the store and Rich are imported inside the functions that use them, so
+`calibrate --help` stays light.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,60 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-from rich.console import Console
-from rich.table import Table
+import click
 
 from burnout_tui.cli.analyze import analyze_command
-from burnout_tui.config import Config
+from burnout_tui.cli.context import CliState
+from burnout_tui.cli.options import db_option, source_option, user_option
 from burnout_tui.errors import UserError
-from burnout_tui.runtime.analyze import AnalysisOptions
-from burnout_tui.runtime.pipeline import PRIMARY_TRACK
-from burnout_tui.scoring.calibration import Calibration
-from burnout_tui.store import repository
-from burnout_tui.store.calibrations import save_calibration
+
+if TYPE_CHECKING:
+    import duckdb
+    from rich.table import Table
+
+    from burnout_tui.config import Config
+    from burnout_tui.scoring.calibration import Calibration
 
 
 class CalibrationError(UserError):
     """The baseline session had too little face to describe anyone's baseline."""
+
+
+@click.command()
+@user_option("Whose baseline this is.", required=True)
+@source_option
+@click.option(
+    "--seconds",
+    type=float,
+    default=None,
+    help="Length of the baseline in seconds of source time [default: calibration.seconds].",
+)
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.pass_obj
+def calibrate(
+    state: CliState,
+    user: str,
+    source: str,
+    seconds: float | None,
+    db_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Record a calibration session: USER's ordinary face, relaxed, looking at the screen.
+
+    Later sessions of USER show their score beside its z-score against this baseline, and
+    the fatigue thresholds (eyes closed, yawn, looking away) start from its eye, mouth and
+    head statistics instead of population defaults.
+    """
+    from burnout_tui.config import MIN_CALIBRATION_S
+
+    config = state.config()
+    length = config.calibration.seconds if seconds is None else seconds
+    if not length >= MIN_CALIBRATION_S:
+        raise click.BadParameter(f"must be at least {MIN_CALIBRATION_S:g}", param_hint="--seconds")
+    calibrate_command(config, source, user, state.db_path(config, db_path), length, as_json)
 
 
 def calibrate_command(
@@ -31,6 +72,13 @@ def calibrate_command(
     """Record `seconds` of `source` as `user`'s baseline. The session is stored like any
     other, and its calibration row is written before the session is marked complete, so
     a baseline too short to use leaves neither behind."""
+    from rich.console import Console
+
+    from burnout_tui.runtime.analyze import AnalysisOptions
+    from burnout_tui.runtime.pipeline import PRIMARY_TRACK
+    from burnout_tui.store import repository
+    from burnout_tui.store.calibrations import save_calibration
+
     window = config.scoring.window
     stored: list[Calibration] = []
 
@@ -70,6 +118,8 @@ def calibration_json(calibration: Calibration) -> dict[str, object]:
 
 
 def calibration_table(calibration: Calibration) -> Table:
+    from rich.table import Table
+
     table = Table(
         title=f"calibration {calibration.calibration_id} for {calibration.user} "
         f"(session {calibration.session_id})"

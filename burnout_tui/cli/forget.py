@@ -1,7 +1,8 @@
 """`burnout-tui forget`: delete one person's data for good, after a confirmation.
 
 Deleting is irreversible, so it never happens silently: on a terminal the person must
-type the name back; without one (a script, a pipe) `--yes` is required.
+type the name back; without one (a script, a pipe) `--yes` is required. The store and the
+runtime are imported inside the functions, so `forget --help` stays light.
 """
 
 from __future__ import annotations
@@ -9,14 +10,39 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from burnout_tui.runtime.personal_models import personal_model_path
-from burnout_tui.store.erase import Erasure, Forgotten, NotConfirmedError, forget_user
+from burnout_tui.cli.context import CliState
+from burnout_tui.cli.options import db_option
+
+if TYPE_CHECKING:
+    from burnout_tui.store.erase import Erasure, Forgotten
+
+
+@click.command()
+@click.option("--user", required=True, help="Whose data to delete for good.")
+@click.option("--yes", is_flag=True, help="Do not ask (required where there is no terminal).")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.pass_obj
+def forget(state: CliState, user: str, yes: bool, db_path: Path | None, as_json: bool) -> None:
+    """Delete every row of USER and their fine-tuned forecaster, then rewrite the file.
+
+    Their sessions, frames (including their tracks in other people's multi-user
+    sessions), markers, surveys, calibrations and name go; a multi-user session of
+    theirs that holds other people's tracks is kept for those people. The database is
+    rewritten so the deleted bytes are gone from it. Earlier exports are not touched.
+    """
+    config = state.config()
+    forget_command(state.db_path(config, db_path), user, yes, as_json)
 
 
 def forget_command(path: Path, user: str, yes: bool, as_json: bool) -> None:
+    from burnout_tui.runtime.personal_models import personal_model_path
+    from burnout_tui.store.erase import forget_user
+
     models = tuple(
         dict.fromkeys(
             (personal_model_path(path, user), personal_model_path(path.expanduser(), user))
@@ -31,6 +57,8 @@ def forget_command(path: Path, user: str, yes: bool, as_json: bool) -> None:
 
 
 def _confirm(plan: Erasure, yes: bool) -> bool:
+    from burnout_tui.store.erase import NotConfirmedError
+
     if yes:
         return True
     if not sys.stdin.isatty():

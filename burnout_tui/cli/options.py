@@ -73,3 +73,41 @@ def user_option(help_text: str, *, required: bool = False) -> Decorator:
     return click.option(
         "--user", default="default", show_default=True, callback=_non_blank_user, help=help_text
     )
+
+
+DEFAULT_SOURCE = "0"
+"""The first camera: what someone running `burnout-tui` with no arguments means."""
+
+source_option = click.option(
+    "--source",
+    default=DEFAULT_SOURCE,
+    show_default=True,
+    help="Camera index, /dev/videoN, video file, stream URL, or `demo`.",
+)
+
+
+def multi_user_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--multi-user",
+        is_flag=True,
+        help="Track every face with its own id and score; tracks map to users user001, ….",
+    )(function)
+
+
+def record_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--record",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        metavar="OUT.mp4|OUT.avi",
+        help="Also write the video with boxes, ids, emotions and scores drawn (shows faces).",
+    )(function)
+
+
+def checked_record(record: Path | None) -> Path | None:
+    """Reject an unusable --record path before any model, source or database opens."""
+    if record is None:
+        return None
+    from burnout_tui.runtime.recording import check_output
+
+    return check_output(record)

@@ -11,6 +11,8 @@ import json
 import sys
 from typing import Any
 
+import click
+
 from burnout_tui.plugin_loader import LoadedPlugin, load_all
 
 
@@ -24,6 +26,13 @@ def plugin_record(plugin: LoadedPlugin) -> dict[str, Any]:
         "error": plugin.error,
         "warnings": list(plugin.warnings),
     }
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins(as_json: bool) -> None:
+    """List installed analysis plugins, their versions, packages and reports."""
+    plugins_command(as_json)
 
 
 def plugins_command(as_json: bool) -> None:

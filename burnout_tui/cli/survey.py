@@ -2,6 +2,8 @@
 
 Scripted entry (`--answers`) exists for researchers transcribing paper forms and for
 automation; people at a terminal usually answer inside the TUI (`s` in the monitor).
+The instruments, the store and Rich are imported inside the functions, so `survey --help`
+stays light.
 """
 
 from __future__ import annotations
@@ -9,25 +11,72 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-from rich.console import Console
-from rich.table import Table
+import click
 
+from burnout_tui.cli.context import CliState
+from burnout_tui.cli.options import db_option, user_option
 from burnout_tui.errors import UserError
-from burnout_tui.store import open_database, repository
-from burnout_tui.store.database import remove_database_files
-from burnout_tui.store.surveys import record_survey
-from burnout_tui.surveys import (
-    Instrument,
-    available_instruments,
-    find_instrument,
-    parse_answers,
-    score,
+
+if TYPE_CHECKING:
+    import duckdb
+    from rich.table import Table
+
+    from burnout_tui.surveys import Instrument
+
+
+@click.command()
+@click.option(
+    "--instrument",
+    "instrument_id",
+    metavar="ID",
+    help="Instrument id, e.g. cbi, pss10, mbi, checkin.",
 )
+@user_option("Who answered.")
+@click.option(
+    "--answers", "answers_text", metavar="N,N,...", help="One whole number per item, in order."
+)
+@click.option("--session", "session_id", type=int, default=None, help="Link to this session id.")
+@click.option("--list", "list_only", is_flag=True, help="List the available instruments and exit.")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def survey(
+    state: CliState,
+    instrument_id: str | None,
+    user: str,
+    answers_text: str | None,
+    session_id: int | None,
+    list_only: bool,
+    db_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Score and store a survey (CBI, PSS-10, MBI totals, quick check-in).
+
+    Give --answers to enter a sitting non-interactively; the monitor's `s` key asks the
+    same questions in a keyboard form.
+    """
+    if list_only:
+        list_command(as_json)
+        return
+    if instrument_id is None or answers_text is None:
+        raise click.UsageError("give --instrument and --answers (or --list to see instruments)")
+    config = state.config()
+    survey_command(
+        config.store.encrypt,
+        state.db_path(config, db_path),
+        instrument_id,
+        user,
+        answers_text,
+        session_id,
+        as_json,
+    )
 
 
 def instruments_table(instruments: dict[str, Instrument]) -> Table:
+    from rich.table import Table
+
     table = Table(title="survey instruments")
     for column in ("id", "name", "items", "answers", "source"):
         table.add_column(column)
@@ -52,6 +101,10 @@ def _origin(instrument: Instrument) -> str:
 
 
 def list_command(as_json: bool) -> None:
+    from rich.console import Console
+
+    from burnout_tui.surveys import available_instruments
+
     instruments = available_instruments()
     if as_json:
         payload = [
@@ -78,6 +131,14 @@ def survey_command(
     session_id: int | None,
     as_json: bool,
 ) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from burnout_tui.store import open_database, repository
+    from burnout_tui.store.database import remove_database_files
+    from burnout_tui.store.surveys import record_survey
+    from burnout_tui.surveys import find_instrument, parse_answers, score
+
     instrument = find_instrument(instrument_id)
     result = score(instrument, parse_answers(answers_text))
     created = not db_path.exists()

@@ -4,6 +4,9 @@ Sessions, not frames, are split: windows of one session overlap and share frames
 holding back random windows would test the model on frames it was fitted to. The newest
 sessions are held back, which is also the question that matters: does the personal model
 forecast this person's next sessions better than the shipped one?
+
+NumPy, DuckDB, the forecaster and Rich are imported inside the functions that use them,
+so `train --help` stays light.
 """
 
 from __future__ import annotations
@@ -13,27 +16,36 @@ import math
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-import numpy as np
-from rich.console import Console
-from rich.table import Table
+import click
 
 from burnout_tui import EMOTIONS
+from burnout_tui.cli.context import CliState
+from burnout_tui.cli.options import db_option, user_option
 from burnout_tui.errors import UserError
-from burnout_tui.export import open_read_only
-from burnout_tui.forecast.dataset import Samples, concat_samples, make_samples
-from burnout_tui.forecast.finetune import FinetuneResult, NotEnoughDataError, finetune
-from burnout_tui.forecast.inputs import FATIGUE_INPUTS, input_from_columns
-from burnout_tui.forecast.model import Forecaster
-from burnout_tui.runtime.personal_models import personal_model_path
-from burnout_tui.store.schema import PROBABILITY_COLUMNS
+
+if TYPE_CHECKING:
+    import duckdb
+    from rich.table import Table
+
+    from burnout_tui.forecast.dataset import Samples
+    from burnout_tui.forecast.finetune import FinetuneResult
 
 HELD_BACK_SHARE = 0.25
 """Share of the person's sessions (newest first, at least one) kept out of the fit to judge
 it: a quarter leaves most of the data to fit on and still a real test set."""
 
-_FRAMES = f"""
+
+def _frames_query() -> str:
+    """Every face frame of sessions that have face-mesh cues: windows span face frames, with
+    NaN cues where the mesh was doubted, as in training and in the live pipeline. Sessions
+    stored before the mesh existed have no cues at all and would teach nothing about
+    fatigue."""
+    from burnout_tui.forecast.inputs import FATIGUE_INPUTS
+    from burnout_tui.store.schema import PROBABILITY_COLUMNS
+
+    return f"""
 SELECT f.session_id, f.track_id, f.ts, f.frame_score, f.rolling_score,
        {", ".join(f"f.{name}" for name in PROBABILITY_COLUMNS)},
        {", ".join(f"f.{name}" for name in FATIGUE_INPUTS)}
@@ -45,9 +57,6 @@ WHERE u.name = ? AND s.status = 'complete'
     AND f.session_id IN (SELECT session_id FROM frames WHERE ear_left IS NOT NULL)
 ORDER BY s.started_at, f.session_id, f.track_id, f.frame_index
 """
-"""Every face frame of sessions that have face-mesh cues: windows span face frames, with
-NaN cues where the mesh was doubted, as in training and in the live pipeline. Sessions
-stored before the mesh existed have no cues at all and would teach nothing about fatigue."""
 
 
 class TrainError(UserError):
@@ -57,9 +66,15 @@ class TrainError(UserError):
 def user_samples(con: duckdb.DuckDBPyConnection, user: str, window: int) -> list[Samples]:
     """One Samples per session of `user` (its tracks of that person concatenated), oldest
     session first; sessions too short for a single window are left out."""
+    import numpy as np
+
+    from burnout_tui.forecast.dataset import concat_samples, make_samples
+    from burnout_tui.forecast.inputs import FATIGUE_INPUTS, input_from_columns
+    from burnout_tui.store.schema import PROBABILITY_COLUMNS
+
     table = {
         name: np.ma.filled(np.ma.asarray(values, dtype=np.float64), np.nan)
-        for name, values in con.execute(_FRAMES, [user]).fetchnumpy().items()
+        for name, values in con.execute(_frames_query(), [user]).fetchnumpy().items()
     }
     sessions = table["session_id"].astype(np.int64)
     tracks = table["track_id"].astype(np.int64)
@@ -83,6 +98,8 @@ def user_samples(con: duckdb.DuckDBPyConnection, user: str, window: int) -> list
 
 def split_sessions(sessions: list[Samples]) -> tuple[Samples, Samples]:
     """Oldest sessions to fit on, the newest HELD_BACK_SHARE (at least one) to judge with."""
+    from burnout_tui.forecast.dataset import concat_samples
+
     if len(sessions) < 2:
         raise TrainError(
             f"train needs at least 2 sessions with face-mesh cues to fit on one and judge on "
@@ -92,7 +109,29 @@ def split_sessions(sessions: list[Samples]) -> tuple[Samples, Samples]:
     return concat_samples(sessions[:-held]), concat_samples(sessions[-held:])
 
 
+@click.command()
+@user_option("Whose stored sessions to fine-tune on.", required=True)
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.pass_obj
+def train(state: CliState, user: str, db_path: Path | None, as_json: bool) -> None:
+    """Fine-tune the forecaster on USER's stored sessions; keep it only if it is better.
+
+    The newest sessions are held back; the personal model replaces the shipped one for
+    USER only if it forecasts those sessions with a lower mean absolute error.
+    """
+    config = state.config()
+    train_command(user, state.db_path(config, db_path), as_json)
+
+
 def train_command(user: str, path: Path, as_json: bool) -> None:
+    from rich.console import Console
+
+    from burnout_tui.export import open_read_only
+    from burnout_tui.forecast.finetune import NotEnoughDataError, finetune
+    from burnout_tui.forecast.model import Forecaster
+    from burnout_tui.runtime.personal_models import personal_model_path
+
     con = open_read_only(path)
     try:
         known = con.execute("SELECT count(*) FROM users WHERE name = ?", [user]).fetchone()
@@ -115,6 +154,8 @@ def train_command(user: str, path: Path, as_json: bool) -> None:
 
 
 def result_table(user: str, sessions: int, result: FinetuneResult, target: Path) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"forecaster fine-tuned for {user} ({sessions} sessions)")
     table.add_column("on held-back sessions")
     table.add_column("MAE", justify="right")

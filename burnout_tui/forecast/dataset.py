@@ -37,8 +37,8 @@ does not: at 30 frames/s the rolling window one second ahead shares no frame wit
 current one (at 25 frames/s, 5 of 30), so the target is a new measurement rather than
 mostly a re-average of the frames already seen. Longer horizons cost samples the shortest
 clips cannot spare: a sample needs WINDOW frames of history plus H seconds of future, and
-the shortest shared clip (liveportrait_d0: 78 frames at 25 frames/s, 3.1 s) yields 24
-samples at H = 1 s, 0 at H = 2 s. Emotion changes on a talking face come and go within a
+at H = 2 s the shortest shared clip yields none (docs/measurements.md#forecast-dataset).
+Emotion changes on a talking face come and go within a
 few seconds, so the score a second ahead is also the horizon at which anything is
 predictable at all."""
 
@@ -57,11 +57,11 @@ EMA_ALPHA = 0.1
 Its weights have their centre of mass (1 − a)/a = 9 frames back, against 14.5 frames for the
 rolling window's equal weights: it follows a change sooner than persistence and still
 averages over about as many frames (its effective sample size, (2 − a)/a = 19, is close to
-the window's 30), so it is the natural "smarter persistence". On the training clips
-(originals, pooled) 0.1 had the lowest MAE of {0.05, 0.1, 0.2, 0.3, 0.5}: 0.129, against
-0.130 at 0.05, 0.136-0.152 above, and 0.138 for persistence; per clip the best constant
-ranged from 0.05 to 0.5 (`tools/train_forecaster.py` prints the comparison). The baseline
-thus gets the benefit of tuning too, and it is also the model's built-in starting point."""
+the window's 30), so it is the natural "smarter persistence". Of the constants tried on
+the training clips, 0.1 forecast best, and better than persistence
+(docs/measurements.md#forecast-dataset; `tools/train_forecaster.py` prints the
+comparison). The baseline thus gets the benefit of tuning too, and it is also the model's
+built-in starting point."""
 
 
 def window_ema_weights(window: int = WINDOW, alpha: float = EMA_ALPHA) -> npt.NDArray[np.float64]:

@@ -39,14 +39,13 @@ RIDGE_ALPHA = 1.0
 The objective is Σ (h·w + b − d)² + RIDGE_ALPHA · n · |(w, b) − (w, b)_shipped|²: scaled
 by n, so its strength does not depend on how long the user's sessions are. The bias is
 pulled too: a user's sessions drift, and an unpenalised bias fitted to one stretch of them
-follows the drift. 1.0 is strong (per-sample squared errors are about 0.1): it lets the
-head move only along hidden-state directions that explain a lot of a user's data. In the
-only study possible without users (the head refit on the first half of each held-back
-clip, judged on the second; `tools/train_forecaster.py` prints it) every penalty from 0
-to 1 made the forecasts worse than the shipped head's, less so the stronger it was
-(MAE 0.19 shipped; 0.76 unpenalised, 0.26 at 0.01, 0.20 at 0.1, 0.191 at 1). So a tuned
-head is only ever a small step from the shipped one, and it is kept only if it wins on
-the user's held-back sessions."""
+follows the drift. 1.0 is strong next to per-sample squared errors: it lets the head move
+only along hidden-state directions that explain a lot of a user's data. In the only study
+possible without users (the head refit on the first half of each held-back clip, judged
+on the second; `tools/train_forecaster.py` prints it) every penalty from 0 to 1 made the
+forecasts worse than the shipped head's, less so the stronger it was
+(docs/measurements.md#forecast-finetune). So a tuned head is only ever a small step from
+the shipped one, and it is kept only if it wins on the user's held-back sessions."""
 
 MIN_TRAIN_SAMPLES = 100
 """Fewer windows than about three times the head's 33 parameters is too little to fit."""

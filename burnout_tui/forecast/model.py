@@ -10,7 +10,7 @@ inputs it will be given and feeds it windows:
 
 The network learns only a correction to a baseline forecast that is already good: the EMA
 of the window's frame scores (`dataset.window_ema_weights`), which on the training clips
-forecast the rolling score better than persistence did (MAE 0.129 against 0.138, pooled).
+forecast the rolling score better than persistence did (docs/measurements.md#forecast-model).
 A model with a zero head forecasts that EMA. The baseline is computed from the
 probabilities with the scoring weights, which is why the file records the weights it was
 trained with: with other weights the baseline (and the learned change) would be on a

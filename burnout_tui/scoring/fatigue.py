@@ -5,9 +5,9 @@
 EAR, resting mouth and neutral head pose. A stored baseline (`burnout-tui calibrate`)
 seeds the tracker; without one, the first `calibration_s` seconds of the track are used to
 learn it, and population defaults stand in until then (`FatigueFrame.calibrated` says
-which applies). Relative thresholds matter here: on the face mesh an open eye reads an EAR
-of 0.27-0.33 depending on the person, and a closed one 0.10-0.20, so no single absolute
-threshold separates the two for everyone.
+which applies). Relative thresholds matter here: on the face mesh the open and the closed
+EAR both vary from person to person, so much that no single absolute threshold separates
+the two for everyone (docs/measurements.md#scoring-fatigue).
 
 Time is the frames' own timestamps (seconds; media time for files, wall-clock time for
 cameras), never a frame count, so dropped or irregular frames, and a mesh that runs on
@@ -38,10 +38,9 @@ MAR_REST_PERCENTILE = 25.0
 """The resting mouth is the lower quartile of the calibration frames' MAR, not the median.
 
 Rest means closed lips. A person who talks during calibration has the mouth open much of
-the time, so the median lands between closed and speaking (0.20-0.26 on the shared
-talking-head clips against 0.02 for the silent ones); speech still closes the lips often
-(b, p, m, pauses), so the lower quartile is a closed or nearly closed mouth for talkers
-(0.11-0.17) and silent people alike."""
+the time, so the median lands between closed and speaking; speech still closes the lips
+often (b, p, m, pauses), so the lower quartile is a closed or nearly closed mouth for
+talkers and silent people alike (docs/measurements.md#scoring-fatigue)."""
 
 MIN_BASELINE_FRAMES = 10
 """Fewest usable frames a baseline is computed from; below this a median is noise."""

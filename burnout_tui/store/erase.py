@@ -11,8 +11,8 @@ so the other people's frames keep their session, start time and mapping. The era
 lists every such session, so nothing changes hands unannounced.
 
 DELETE alone does not remove bytes: DuckDB 1.5.5 keeps deleted strings in the freed
-blocks of the file after CHECKPOINT, VACUUM and FORCE CHECKPOINT (measured: the name,
-marker notes and survey answers were all still readable). `compact` therefore rebuilds
+blocks of the file after CHECKPOINT, VACUUM and FORCE CHECKPOINT
+(docs/measurements.md#store-erase). `compact` therefore rebuilds
 the file from the live rows into a new file beside it and atomically replaces the old
 one, which is the only place in the product that writes a database file besides
 `open_database`.

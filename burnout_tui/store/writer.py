@@ -1,8 +1,8 @@
 """FrameWriter: frame rows go into a queue, one background thread inserts them in batches.
 
-Why a thread: an insert must never stall the frame loop. Why batches through Arrow: a
-row-by-row `executemany` manages about 1,400 rows/s here, an Arrow table inserted with
-one `INSERT ... SELECT` about 1.2 M rows/s.
+Why a thread: an insert must never stall the frame loop. Why batches through Arrow: one
+Arrow table inserted with one `INSERT ... SELECT` is orders of magnitude faster than a
+row-by-row `executemany` (docs/measurements.md#store-writer).
 
 Sharing the connection: a DuckDBPyConnection must not be used by two threads at once,
 but its cursors (`store_cursor(con)`) are independent connections to the same database and

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from burnout_tui.runtime.personal_models import personal_model_path
-from tests.integration.test_cli import run_cli
+from tests.command_line import run_cli
 
 
 def calibrate(db: Path, user: str, source: str, seconds: float) -> dict[str, object]:

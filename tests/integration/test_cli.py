@@ -1,11 +1,8 @@
-"""The command line as a user meets it: help, analyze, and every way input can be bad."""
+"""The command line as a user meets it: analyze, and every way input can be bad."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -13,38 +10,7 @@ import duckdb
 import numpy as np
 import pytest
 
-HEAVY_MODULES = ("onnxruntime", "cv2", "textual", "duckdb")
-
-
-def run_cli(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "120", **(env or {})}
-    env.pop("BURNOUT_TUI_DB", None)
-    return subprocess.run(
-        [sys.executable, "-m", "burnout_tui.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-    )
-
-
-def test_help_imports_no_heavy_module() -> None:
-    probe = (
-        "import sys\n"
-        "from burnout_tui.cli import cli\n"
-        "try:\n"
-        "    cli(['--help'], prog_name='burnout-tui')\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        f"print('loaded:' + ','.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert "analyze" in done.stdout
-    assert done.stdout.strip().splitlines()[-1] == "loaded:"
+from tests.command_line import assert_one_line_error, run_cli
 
 
 def test_analyze_demo_json(tmp_path: Path) -> None:
@@ -73,14 +39,6 @@ def test_analyze_table_output(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "frames with a face" in done.stdout
     assert "burnout proxy" in done.stdout
-
-
-def assert_one_line_error(done: subprocess.CompletedProcess[str], needle: str) -> None:
-    assert done.returncode != 0
-    assert "Traceback" not in done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stderr
-    assert needle in lines[0]
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from burnout_tui import plugin_loader
 from burnout_tui.cli import cli
 from burnout_tui.plugin import ENTRY_POINT_GROUP
-from tests.integration.test_cli import HEAVY_MODULES, assert_one_line_error
+from tests.command_line import HEAVY_MODULES, assert_one_line_error, help_imports, run_cli
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "burnout-tui-example-plugin"
 EXAMPLE_DIST = "burnout-tui-example-plugin"
@@ -59,14 +59,12 @@ def fake_site(tmp_path: Path) -> Path:
 
 
 def run_with(site: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
-    env.pop("BURNOUT_TUI_DB", None)
+    """`run_cli` 200 columns wide, with `site` (a folder of installed-looking plugins) first
+    on the import path."""
+    env = {"COLUMNS": "200"}
     if site is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
-    return subprocess.run(
-        [sys.executable, "-m", "burnout_tui.cli", *args],
-        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=PIP_TIMEOUT_S,
-    )  # fmt: skip
+        env["PYTHONPATH"] = os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+    return run_cli(*args, env=env)
 
 
 def test_plugins_json_lists_versions_packages_and_errors(fake_site: Path) -> None:
@@ -118,21 +116,10 @@ def test_report_help_lists_reports_and_failures(fake_site: Path) -> None:
 
 
 def test_top_level_help_imports_no_plugin(fake_site: Path) -> None:
-    probe = (
-        "import sys\n"
-        "from burnout_tui.cli import cli\n"
-        "try:\n"
-        "    cli(['--help'], prog_name='burnout-tui')\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        f"heavy = [m for m in {(*HEAVY_MODULES, 'good_plugin', 'burnout_tui_plugins')!r}"
-        " if m in sys.modules]\n"
-        "print('loaded:' + ','.join(heavy))\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(fake_site)}
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
-    assert "report" in done.stdout
-    assert done.stdout.strip().splitlines()[-1] == "loaded:"
+    watched = (*HEAVY_MODULES, "good_plugin", "burnout_tui_plugins")
+    text, loaded = help_imports((), watched, env={"PYTHONPATH": str(fake_site)})
+    assert "report" in text
+    assert loaded == []
 
 
 def test_in_process_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

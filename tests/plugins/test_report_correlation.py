@@ -321,7 +321,7 @@ def test_declared_options() -> None:
 
 
 def test_csv_needs_no_database_through_the_cli(tmp_path: Path) -> None:
-    from tests.integration.test_cli import run_cli
+    from tests.command_line import run_cli
 
     pairs = tmp_path / "pairs.csv"
     rows = [(f"p{i}", i / 20, (i + (i % 3)) / 25) for i in range(12)]

@@ -6,16 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_cli import assert_one_line_error, run_cli
-
-LOCK_WAIT_S = 30.0
-"""How long the lock-holding child may take to start before the test gives up."""
+from tests.command_line import assert_one_line_error, run_cli
 
 
 def build_demo_db(path: Path) -> Path:
@@ -98,26 +94,12 @@ def test_missing_database_is_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "none.duckdb").exists()
 
 
-@pytest.fixture
-def locked_db(demo_db: Path, tmp_path: Path) -> Iterator[Path]:
-    """A copy of the demo database held open read-write by another process, as a monitor would."""
-    path = tmp_path / "locked.duckdb"
-    path.write_bytes(demo_db.read_bytes())
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import duckdb, time; con = duckdb.connect({str(path)!r}); print('ready', flush=True); "
-         "time.sleep(600)"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert holder.stdout is not None
-    deadline = time.monotonic() + LOCK_WAIT_S
-    assert holder.stdout.readline().strip() == "ready" and time.monotonic() < deadline
-    yield path
-    holder.kill()
-    holder.wait()
-
-
-def test_locked_database_says_why(locked_db: Path) -> None:
+def test_locked_database_says_why(
+    demo_db: Path, tmp_path: Path, hold_database: Callable[[Path], Path]
+) -> None:
+    locked_db = tmp_path / "locked.duckdb"
+    locked_db.write_bytes(demo_db.read_bytes())
+    hold_database(locked_db)
     done = run_cli("report", "sql", "SELECT 1", "--db", str(locked_db))
     assert_one_line_error(done, "")
     assert "open for writing by another process" in done.stderr

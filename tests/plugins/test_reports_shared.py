@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_cli import run_cli
+from tests.command_line import run_cli
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 

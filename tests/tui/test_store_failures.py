@@ -7,10 +7,12 @@ each of them takes (the UI's cursor, or the capture's own for markers and rename
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import duckdb
 import pytest
+from textual.screen import Screen
 from textual.widgets import Static
 
 from burnout_tui.config import Config
@@ -69,86 +71,104 @@ def storing(config: Config, con: duckdb.DuckDBPyConnection) -> StoringCapture:
     return StoringCapture(config, con, multi_replay_results(config))
 
 
-@run_async
-async def test_history_that_cannot_be_read_is_a_dialog(
-    capture: ReplayCapture, con: duckdb.DuckDBPyConnection
-) -> None:
-    app = make_app(capture, con, multi=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.cursor.close()
-        await pilot.press("h")
-        await settle(pilot)
-        assert "history not loaded" in dialog_text(app)
-        assert "closed" in dialog_text(app)
-        await pilot.press("escape")
-        assert isinstance(app.screen, HistoryScreen)
-        await pilot.press("escape")
-        assert isinstance(app.screen, MonitorScreen)
-        await pilot.press("space")
-        assert capture.paused and app.return_code is None
+def answers_kept(screen: Screen[object]) -> None:
+    """A survey that cannot be saved keeps its answers in the form, to retry or cancel."""
+    assert [row.value for row in screen.query(ChoiceRow)] == [5, 6, 7]
 
 
-@run_async
-async def test_a_survey_that_cannot_be_saved_keeps_its_answers(
-    capture: ReplayCapture, con: duckdb.DuckDBPyConnection
-) -> None:
-    app = make_app(capture, con, multi=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.cursor.close()
-        await pilot.press("s", *CHECKIN_KEYS, "5", "tab", "6", "tab", "7", "enter")
-        await settle(pilot)
-        assert "not saved" in dialog_text(app)
-        await pilot.press("enter")
-        form = app.screen
-        assert isinstance(form, SurveyScreen), "the form stays, to retry or cancel"
-        assert [row.value for row in form.query(ChoiceRow)] == [5, 6, 7]
-        await pilot.press("escape")
-        assert isinstance(app.screen, MonitorScreen)
-        await pilot.press("space")
-        assert capture.paused and app.return_code is None
+def name_unchanged(screen: Screen[object]) -> None:
+    title = screen.query_one("#person-2", PersonPanel).border_title
+    assert str(title) == "person 2"
+
+
+def no_survey(con: duckdb.DuckDBPyConnection, capture: ReplayCapture) -> None:
     assert con.execute("SELECT count(*) FROM surveys").fetchone() == (0,)
 
 
-@run_async
-async def test_a_marker_that_cannot_be_stored_is_a_dialog(
-    storing: StoringCapture, con: duckdb.DuckDBPyConnection
-) -> None:
-    app = make_app(storing, con, multi=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("m", *"kept", "enter")
-        await settle(pilot)
-        assert isinstance(app.screen, PeopleScreen)
-        storing.store.close()
-        await pilot.press("m", *"lost", "enter")
-        await settle(pilot)
-        assert "marker not saved" in dialog_text(app)
-        await pilot.press("escape")
-        assert isinstance(app.screen, PeopleScreen)
-        await pilot.press("space")
-        assert storing.paused and app.return_code is None
+def only_the_first_marker(con: duckdb.DuckDBPyConnection, capture: ReplayCapture) -> None:
     notes = con.execute("SELECT note FROM markers").fetchall()
     assert notes == [("kept",)]
 
 
+def no_rename(con: duckdb.DuckDBPyConnection, capture: ReplayCapture) -> None:
+    assert capture.renames == []
+    assert capture.track_names() == {1: "ana"}
+
+
+@dataclass(frozen=True)
+class UiFailure:
+    """One database call from the UI, made to fail, and what the app must look like after.
+
+    Single-user cases fail on the UI's cursor, with `capture` and the monitor screen as home;
+    multi-user ones on the capture's own cursor, with `storing` and the people screen."""
+
+    multi: bool
+    before: tuple[str, ...]
+    """Keys pressed while the store still works."""
+    keys: tuple[str, ...]
+    """Keys whose database call fails."""
+    dialog: tuple[str, ...]
+    """What the error dialog says."""
+    dismiss: str
+    stays: type[Screen[object]]
+    """The screen dismissing the dialog leaves the app on, to retry or cancel."""
+    back: tuple[str, ...]
+    """Keys from there to the home screen, where space pauses."""
+    on_screen: Callable[[Screen[object]], None] | None = None
+    stored: Callable[[duckdb.DuckDBPyConnection, ReplayCapture], None] | None = None
+
+
+FAILURES = {
+    "history": UiFailure(
+        multi=False, before=(), keys=("h",), dialog=("history not loaded", "closed"),
+        dismiss="escape", stays=HistoryScreen, back=("escape",),
+    ),
+    "survey": UiFailure(
+        multi=False, before=(),
+        keys=("s", *CHECKIN_KEYS, "5", "tab", "6", "tab", "7", "enter"),
+        dialog=("not saved",), dismiss="enter", stays=SurveyScreen, back=("escape",),
+        on_screen=answers_kept, stored=no_survey,
+    ),
+    "marker": UiFailure(
+        multi=True, before=("m", *"kept", "enter"), keys=("m", *"lost", "enter"),
+        dialog=("marker not saved",), dismiss="escape", stays=PeopleScreen, back=(),
+        stored=only_the_first_marker,
+    ),
+    "rename": UiFailure(
+        multi=True, before=(), keys=("down", "r", "ctrl+a", "ctrl+k", *"bo", "enter"),
+        dialog=("person 2 not renamed",), dismiss="escape", stays=PeopleScreen, back=(),
+        on_screen=name_unchanged, stored=no_rename,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", FAILURES.values(), ids=FAILURES.keys())
 @run_async
-async def test_a_rename_that_cannot_be_stored_is_a_dialog(
-    storing: StoringCapture, con: duckdb.DuckDBPyConnection
+async def test_a_store_failure_is_a_dialog(
+    case: UiFailure, request: pytest.FixtureRequest, con: duckdb.DuckDBPyConnection
 ) -> None:
-    app = make_app(storing, con, multi=True)
+    used: ReplayCapture = request.getfixturevalue("storing" if case.multi else "capture")
+    home = PeopleScreen if case.multi else MonitorScreen
+    app = make_app(used, con, multi=case.multi)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        storing.store.close()
-        await pilot.press("down", "r", "ctrl+a", "ctrl+k", *"bo", "enter")
+        if case.before:
+            await pilot.press(*case.before)
+            await settle(pilot)
+        assert isinstance(app.screen, home)
+        (used.store if isinstance(used, StoringCapture) else app.cursor).close()
+        await pilot.press(*case.keys)
         await settle(pilot)
-        assert "person 2 not renamed" in dialog_text(app)
-        await pilot.press("escape")
-        assert isinstance(app.screen, PeopleScreen)
-        title = app.screen.query_one("#person-2", PersonPanel).border_title
-        assert str(title) == "person 2"
+        for needle in case.dialog:
+            assert needle in dialog_text(app)
+        await pilot.press(case.dismiss)
+        assert isinstance(app.screen, case.stays)
+        if case.on_screen is not None:
+            case.on_screen(app.screen)
+        if case.back:
+            await pilot.press(*case.back)
+        assert isinstance(app.screen, home)
         await pilot.press("space")
-        assert storing.paused and app.return_code is None
-    assert storing.renames == []
-    assert storing.track_names() == {1: "ana"}
+        assert used.paused and app.return_code is None
+    if case.stored is not None:
+        case.stored(con, used)

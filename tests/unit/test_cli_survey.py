@@ -10,7 +10,8 @@ import pytest
 
 from burnout_tui.cli import survey
 from burnout_tui.config import Config
-from tests.integration.test_cli import assert_one_line_error, run_cli
+from burnout_tui.store import surveys as store_surveys
+from tests.command_line import assert_one_line_error, run_cli
 
 
 def test_list_instruments_json() -> None:
@@ -110,7 +111,8 @@ def test_a_failed_first_sitting_removes_the_database_and_its_wal(
         con.execute("INSERT INTO users (name) VALUES ('half-written')")
         raise duckdb.IOException("No space left on device")
 
-    monkeypatch.setattr(survey, "record_survey", failing_record)
+    # The command imports the store when it runs (so `--help` stays light): patch it there.
+    monkeypatch.setattr(store_surveys, "record_survey", failing_record)
     db = tmp_path / "s.duckdb"
     with pytest.raises(duckdb.IOException):
         survey.survey_command(

@@ -24,7 +24,7 @@ from burnout_tui.store.connect import attach_store
 from burnout_tui.store.database import open_database
 from burnout_tui.store.file_kind import inspect_store_file
 from burnout_tui.store.keys import KEY_ENV, StoreKeyError, database_key
-from tests.integration.test_cli import assert_one_line_error, run_cli
+from tests.command_line import assert_one_line_error, run_cli
 
 KEY = "correct horse battery staple"
 NAME = "zzsecretname"

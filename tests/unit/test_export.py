@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from burnout_tui.store import open_database, repository
-from tests.integration.test_cli import assert_one_line_error, run_cli
+from tests.command_line import assert_one_line_error, run_cli
 from tests.plugins.test_report_sql import build_demo_db
 
 PRIVATE_DIR_MODE = 0o700

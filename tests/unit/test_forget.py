@@ -9,8 +9,7 @@ import pty
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from burnout_tui.runtime.personal_models import personal_model_path
 from burnout_tui.store import open_database, repository
 from burnout_tui.store.database import wal_path
 from burnout_tui.store.erase import compact, rebuild_path
-from tests.integration.test_cli import assert_one_line_error, run_cli
+from tests.command_line import assert_one_line_error, run_cli
 
 NAME = "zzforgetme"
 SECRETS = (NAME, "zz-marker-4f1c9e", "zz-answer-7d2b06", "zz-note-93ae51")
@@ -31,7 +30,6 @@ OTHER = "zzother"
 KEEPER = "keeper"
 SHARED_TRACK = 100
 """A track of NAME added to the keeper's multi-user session."""
-LOCK_WAIT_S = 30.0
 PRIVATE_MODE = 0o600
 SURVIVORS = (
     'SELECT * FROM v_track_frames WHERE "user" <> ? ORDER BY session_id, track_id, frame_index',
@@ -215,24 +213,10 @@ def test_on_a_terminal_the_name_must_be_typed(forget_db: Path) -> None:
     assert found(forget_db) == []
 
 
-@pytest.fixture
-def held(forget_db: Path) -> Iterator[Path]:
-    """The database held open read-write by another process, as a monitor would."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import duckdb, time; con = duckdb.connect({str(forget_db)!r}); "
-         "print('ready', flush=True); time.sleep(600)"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert holder.stdout is not None
-    deadline = time.monotonic() + LOCK_WAIT_S
-    assert holder.stdout.readline().strip() == "ready" and time.monotonic() < deadline
-    yield forget_db
-    holder.kill()
-    holder.wait()
-
-
-def test_refuses_while_a_monitor_holds_the_file(held: Path) -> None:
+def test_refuses_while_a_monitor_holds_the_file(
+    forget_db: Path, hold_database: Callable[[Path], Path]
+) -> None:
+    held = hold_database(forget_db)
     done = run_cli("forget", "--user", NAME, "--yes", "--db", str(held))
     assert_one_line_error(done, "in use by another burnout-tui process")
     assert personal_model_path(held, NAME).exists()

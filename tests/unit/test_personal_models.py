@@ -18,7 +18,7 @@ from burnout_tui.forecast.finetune import write_model
 from burnout_tui.forecast.model import MODEL_FILENAME
 from burnout_tui.models_dir import model_path
 from burnout_tui.runtime.personal_models import personal_model_path
-from tests.integration.test_cli import run_cli
+from tests.command_line import run_cli
 
 USER = "ana"
 EMOTION_MODEL = "emotion_minixception.onnx"

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from burnout_tui.cli import cli
 from burnout_tui.runtime.recording import check_output
 from burnout_tui.sources.demo import ASSET as ASTRONAUT
-from tests.integration.test_cli import assert_one_line_error, run_cli
+from tests.command_line import assert_one_line_error, run_cli
 from tests.plugins.test_report_correlation import SURVEY, SYSTEM, write_csv
 
 CLIP_SIDE = 256

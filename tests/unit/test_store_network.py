@@ -17,7 +17,7 @@ import pytest
 from burnout_tui.export import export_parquet, open_for_export, open_parquet, open_read_only
 from burnout_tui.store import open_database, repository, store_cursor
 from burnout_tui.store.connect import connect_memory, httpfs_extension, sql_string
-from tests.integration.test_cli import assert_one_line_error, run_cli
+from tests.command_line import assert_one_line_error, run_cli
 
 URL_QUERY = "SELECT * FROM 'https://example.com/x.csv'"
 
