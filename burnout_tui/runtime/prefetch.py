@@ -20,9 +20,10 @@ import threading
 
 from burnout_tui.sources.frame import Frame, FrameSource, GrabbingSource
 
-PREFETCH_DEPTH = 3
-"""Frames decoded ahead: enough to ride over one slow decode (a keyframe) while the models
-run, few enough that even 1080p frames (6 MB each) add under 20 MB."""
+PREFETCH_DEPTH = 2
+"""Frames queued ahead (the reader holds one more while it waits for room): decoding a
+frame takes a fraction of analysing it, so two cover a slow decode (a keyframe), and at
+1080p (6 MB a frame) they cost ~20 MB of peak RSS (measured in docs/performance.md)."""
 
 PUT_POLL_S = 0.1
 """How often a reader blocked on a full queue checks whether it was closed."""
