@@ -559,6 +559,25 @@ class StoreConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CaptureConfig:
+    """How many frames the monitor analyses, for long sessions that need not see all."""
+
+    max_fps: float = setting(
+        0.0,
+        "Most frames a second the monitor analyses from a camera, stream or file; "
+        "the others are skipped without being decoded where the source allows, and are "
+        "not counted as dropped. 0: every frame the source delivers. A long day needs "
+        "far less: the rolling score and PERCLOS span seconds, so 5-10 cuts CPU and "
+        "rows in proportion (docs/performance.md); below about 10 a short blink "
+        "(100-400 ms) can fall between two frames. `monitor --rate` overrides it; "
+        "`analyze` always reads every frame of its file.",
+    )
+
+    def __post_init__(self) -> None:
+        _non_negative("max_fps", self.max_fps)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     levels: LevelsConfig = field(default_factory=LevelsConfig)
@@ -569,6 +588,7 @@ class Config:
     fatigue: FatigueConfig = field(default_factory=FatigueConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; stored with each session so its score can be recomputed later."""

@@ -42,6 +42,13 @@ from burnout_tui.cli.options import (
     default=None,
     help="With --serve: the port (0: any free one).  [default: 8000]",
 )
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    help="Analyse at most this many frames a second; skip the rest undecoded (0: all)."
+    "  [default: [capture] max_fps]",
+)
 @multi_user_option
 @record_option
 @click.pass_obj
@@ -54,16 +61,24 @@ def monitor(
     serve: bool,
     host: str | None,
     port: int | None,
+    rate: float | None,
     multi_user: bool,
     record: Path | None,
 ) -> None:
     """Monitor one person (or, with --multi-user, everyone in view) live in the terminal."""
+    from dataclasses import replace
+
     from burnout_tui.tui.run import run_monitor
     from burnout_tui.tui.state.monitor_request import MonitorRequest
 
     if not serve and (host is not None or port is not None):
         raise click.UsageError("--host and --port need --serve")
     config = state.config()
+    if rate is not None:
+        try:
+            config = replace(config, capture=replace(config.capture, max_fps=rate))
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--rate") from None
     request = MonitorRequest(
         config,
         source,

@@ -5,6 +5,10 @@ interrupt (Ctrl-C, or SIGTERM/SIGHUP through `burnout_tui.interrupts`) or a vide
 face removes the session again, so a half-analysed video can never be mistaken for a
 finished one in reports. A file that ends before the frame count its container announces
 (cut or damaged) keeps its rows as a `truncated` session.
+
+Frames are decoded one step ahead on their own thread (`prefetch.DecodeAhead`) while the
+models run on the current one; every frame of the file is analysed (a rate limit is the
+monitor's, for long live sessions).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from burnout_tui.errors import UserError
 from burnout_tui.forecast.model import Forecaster
 from burnout_tui.runtime.personal_models import forecaster_label
 from burnout_tui.runtime.pipeline import FrameResult, Pipeline, make_pipeline
+from burnout_tui.runtime.prefetch import DecodeAhead
 from burnout_tui.runtime.recording import Recorder
 from burnout_tui.runtime.runner import SessionRunner
 from burnout_tui.scoring import SessionSummary, summarise
@@ -133,6 +138,7 @@ def run_analysis(
         config, multi_user, forecaster=forecaster, calibration=calibration
     )
     scores: list[float] = []
+    ahead: DecodeAhead | None = None
     started = time.perf_counter()
     with SessionRunner(
         con, config, user, source.label, pipeline, multi_user=multi_user, recorder=recorder
@@ -141,9 +147,10 @@ def run_analysis(
         # there would leave it `running`.
         session_id = runner.begin()
         try:
+            ahead = DecodeAhead(source)
             frame: Frame | None = None
             while True:
-                frame = runner.read(source.read)
+                frame = runner.read(ahead.read)
                 if frame is None or (until_s is not None and frame.ts >= until_s):
                     break
                 result = runner.process(frame)
@@ -164,6 +171,9 @@ def run_analysis(
         except BaseException:
             runner.rollback()
             raise
+        finally:
+            if ahead is not None:
+                ahead.close()
     frames = counts.frames
     summary = summarise(np.asarray(scores, dtype=np.float64), frames, config.scoring, config.levels)
     return AnalysisResult(

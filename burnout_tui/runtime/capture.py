@@ -23,6 +23,7 @@ from burnout_tui.errors import UserError
 from burnout_tui.forecast.model import Forecaster
 from burnout_tui.runtime.personal_models import forecaster_label
 from burnout_tui.runtime.pipeline import FrameResult, Pipeline, make_pipeline
+from burnout_tui.runtime.prefetch import DecodeAhead, RateGate, read_due
 from burnout_tui.runtime.recording import Recorder
 from burnout_tui.runtime.runner import SessionRunner
 from burnout_tui.sources import FrameSource, SourceError, SourceKind, SourceSpec, open_source
@@ -39,6 +40,11 @@ RECONNECT_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 FPS_WINDOW = 30
 """Frames over which the processing rate is averaged for display."""
+
+CATCH_UP_S = 0.25
+"""How far behind a file's own clock playback may fall before frames are dropped. One slow
+frame (a full face detection takes ~150 ms at 720p) is then made up by the quicker frames
+after it, which the decode-ahead queue holds ready, instead of costing the next four."""
 
 LIVE_FRAME_TIMEOUT_S = 2.0
 """How long to wait for a camera frame before checking again whether to stop."""
@@ -75,11 +81,14 @@ class LatestFrameReader:
 
     Cameras queue frames in the driver; if analysis is slower than the camera, reading in
     order would show an ever older picture. Taking the newest frame keeps latency at one
-    frame, and every frame replaced before it was taken is counted as dropped.
+    frame, and every frame replaced before it was taken is counted as dropped. Frames a
+    rate (`max_fps`, see `prefetch.RateGate`) skips are grabbed without being decoded
+    and are not drops.
     """
 
-    def __init__(self, source: FrameSource) -> None:
+    def __init__(self, source: FrameSource, max_fps: float = 0.0) -> None:
         self.source = source
+        self._gate = RateGate(max_fps, source.fps)
         self._latest: Frame | None = None
         self._ended = False
         self._cond = threading.Condition()
@@ -89,7 +98,7 @@ class LatestFrameReader:
 
     def _run(self) -> None:
         while True:
-            frame = self.source.read()
+            frame = read_due(self.source, self._gate)
             with self._cond:
                 if frame is None:
                     self._ended = True
@@ -322,10 +331,11 @@ class CaptureWorker:
                 self._recorder = self._runner.recorder = Recorder(self.recording, source.fps)
             self._set_state(WorkerState.RUNNING, "")
             try:
+                max_fps = self.config.capture.max_fps
                 if source.live:
-                    reason = self._consume_live(LatestFrameReader(source))
+                    reason = self._consume_live(LatestFrameReader(source, max_fps))
                 else:
-                    reason = self._consume_file(source)
+                    reason = self._consume_file(source, DecodeAhead(source, max_fps=max_fps))
             except StoreError as error:
                 # Rows are being lost: stop capturing; `stop` closes the session
                 # `interrupted` and raises the error again.
@@ -355,14 +365,19 @@ class CaptureWorker:
         self._resume.wait()
         return time.monotonic() - paused_at
 
-    def _consume_file(self, source: FrameSource) -> WorkerState:
-        """Play a file (or the demo) at its native rate, dropping frames when behind."""
+    def _consume_file(self, source: FrameSource, ahead: DecodeAhead) -> WorkerState:
+        """Play a file (or the demo) at its native rate, dropping frames when behind.
+
+        `ahead` decodes on its own thread, so `decode` here is the time this loop waited
+        for a frame, as for a live source. The clock starts once the first frame is
+        analysed: that run includes ONNX Runtime's one-off warm-up, which would otherwise
+        count the next few frames as dropped."""
         wall_start = time.monotonic()
-        frame_period = 1.0 / source.fps
+        warm = False
         try:
             while not self._stop.is_set():
                 wall_start += self._wait_if_paused()
-                frame = self._runner.read(source.read)
+                frame = self._runner.read(ahead.read)
                 if frame is None:
                     return WorkerState.ENDED
                 if not self.fast:
@@ -370,11 +385,14 @@ class CaptureWorker:
                     lag = time.monotonic() - due
                     if lag < 0:
                         self._stop.wait(-lag)
-                    elif lag > frame_period:
+                    elif lag > CATCH_UP_S:
                         self._runner.drop()
                         continue
                 self._handle(frame)
+                if not warm:
+                    wall_start, warm = time.monotonic() - frame.ts, True
         finally:
+            ahead.close()
             source.close()
         return WorkerState.STOPPED
 

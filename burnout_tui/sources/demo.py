@@ -78,14 +78,23 @@ class DemoSource:
         self.frame_count: int | None = None if loop else self._total
         self._face = _load_asset()
         self._index = 0
+        self._grabbed = 0
 
-    def read(self) -> Frame | None:
+    def grab(self) -> float | None:
+        """Advance without rendering: a skipped demo frame costs nothing, as a grabbed
+        but not decoded camera frame."""
         if not self._loop and self._index >= self._total:
             return None
-        ts = self._index / self.fps
-        frame = Frame(self._index, ts, render_demo_frame(self._face, ts))
+        self._grabbed = self._index
         self._index += 1
-        return frame
+        return self._grabbed / self.fps
+
+    def retrieve(self) -> Frame | None:
+        ts = self._grabbed / self.fps
+        return Frame(self._grabbed, ts, render_demo_frame(self._face, ts))
+
+    def read(self) -> Frame | None:
+        return None if self.grab() is None else self.retrieve()
 
     def close(self) -> None:
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -34,3 +34,18 @@ class FrameSource(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class GrabbingSource(FrameSource, Protocol):
+    """A source that can move past a frame without decoding it (OpenCV's `grab` without
+    `retrieve`), so frames skipped to honour a rate cost no decoding. `read` is `grab`
+    then `retrieve`."""
+
+    def grab(self) -> float | None:
+        """Advance to the next frame without decoding it; its `ts`, or None at the end."""
+        ...
+
+    def retrieve(self) -> Frame | None:
+        """Decode the frame `grab` last advanced to (None if it cannot be decoded)."""
+        ...

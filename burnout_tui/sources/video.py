@@ -60,21 +60,33 @@ class VideoSource:
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count: int | None = count if (not self.live and count > 0) else None
         self._pending: npt.NDArray[np.uint8] | None = np.ascontiguousarray(first)
-        self._index = 0
+        self._index = -1
+        self._ts = 0.0
         self._started = time.monotonic()
 
-    def read(self) -> Frame | None:
+    def grab(self) -> float | None:
+        """Advance to the next frame without decoding it (the eagerly read first frame
+        counts as grabbed first); its timestamp, or None at the end."""
+        if self._index >= 0:
+            self._pending = None
+            if not self._capture.grab():
+                return None
+        self._index += 1
+        self._ts = time.monotonic() - self._started if self.live else self._index / self.fps
+        return self._ts
+
+    def retrieve(self) -> Frame | None:
         if self._pending is not None:
             image, self._pending = self._pending, None
         else:
-            ok, decoded = self._capture.read()
+            ok, decoded = self._capture.retrieve()
             if not ok or decoded is None:
                 return None
             image = np.ascontiguousarray(decoded)
-        ts = time.monotonic() - self._started if self.live else self._index / self.fps
-        frame = Frame(self._index, ts, image)
-        self._index += 1
-        return frame
+        return Frame(self._index, self._ts, image)
+
+    def read(self) -> Frame | None:
+        return None if self.grab() is None else self.retrieve()
 
     def close(self) -> None:
         self._capture.release()
