@@ -22,6 +22,7 @@ from burnout_tui.tui.screens.history_screen import HistoryScreen
 from burnout_tui.tui.screens.monitor_screen import MonitorScreen
 from burnout_tui.tui.screens.people_screen import PeopleScreen
 from burnout_tui.tui.screens.survey_screen import SurveyScreen
+from burnout_tui.tui.state.store_access import CursorStore
 from burnout_tui.tui.widgets import ChoiceRow, PersonPanel
 from tests.tui.pilot import run_async, settle
 from tests.tui.replay import MultiReplayCapture, ReplayCapture, frozen_clock, multi_replay_results
@@ -58,6 +59,12 @@ def dialog_text(app: MonitorApp) -> str:
     return f"{screen.what}: {screen.query_one('#error-reason', Static).content}"
 
 
+def ui_cursor(app: MonitorApp) -> duckdb.DuckDBPyConnection:
+    """The UI's own connection to the test's database, to close under it."""
+    assert isinstance(app.store, CursorStore)
+    return app.store.cursor
+
+
 def make_app(capture: ReplayCapture, con: duckdb.DuckDBPyConnection, multi: bool) -> MonitorApp:
     return MonitorApp(
         worker=capture, con=con, config=capture.config, clock=frozen_clock, multi_user=multi
@@ -76,7 +83,7 @@ async def test_history_that_cannot_be_read_is_a_dialog(
     app = make_app(capture, con, multi=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.cursor.close()
+        ui_cursor(app).close()
         await pilot.press("h")
         await settle(pilot)
         assert "history not loaded" in dialog_text(app)
@@ -96,7 +103,7 @@ async def test_a_survey_that_cannot_be_saved_keeps_its_answers(
     app = make_app(capture, con, multi=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.cursor.close()
+        ui_cursor(app).close()
         await pilot.press("s", *CHECKIN_KEYS, "5", "tab", "6", "tab", "7", "enter")
         await settle(pilot)
         assert "not saved" in dialog_text(app)
