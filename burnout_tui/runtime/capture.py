@@ -265,11 +265,13 @@ class CaptureWorker:
     def user_id(self) -> int:
         return self._runner.user_id
 
-    def stop(self) -> None:
+    def stop(self, *, interrupted: bool = False) -> None:
         """Stop capture, flush every row and mark the session complete. Safe to call twice.
 
         If the last rows cannot be written, the session is closed `interrupted` with the
-        rows that were (as the next open would) and the error is raised."""
+        rows that were (as the next open would) and the error is raised. With
+        `interrupted` (the capture crashed, or the UI it served is gone) every row is
+        written and the session is closed `interrupted` by that same rule."""
         self._stop.set()
         self._resume.set()
         if self._thread.is_alive():
@@ -278,7 +280,11 @@ class CaptureWorker:
             self._recorder.close()
         try:
             try:
-                self._runner.finish("complete")
+                if interrupted:
+                    self._runner.close()
+                    self._runner.interrupt()
+                else:
+                    self._runner.finish("complete")
             except StoreError:
                 self._runner.interrupt()
                 raise

@@ -22,12 +22,12 @@ from textual.screen import Screen
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.interrupts import Restore, Termination, on_termination
-from burnout_tui.store.connect import store_cursor
 from burnout_tui.tui.screens.error_modal import ErrorModal, StoreFailed
 from burnout_tui.tui.screens.finalising_screen import FinalisingScreen
 from burnout_tui.tui.screens.monitor_screen import TICK_S, MonitorScreen
 from burnout_tui.tui.screens.people_screen import PeopleScreen
 from burnout_tui.tui.state.capture_protocol import Capture
+from burnout_tui.tui.state.store_access import CursorStore, StoreAccess
 
 DISCLAIMER = "research proxy, not a diagnosis"
 
@@ -62,15 +62,18 @@ class MonitorApp(App[None]):
     def __init__(
         self,
         worker: Capture,
-        con: duckdb.DuckDBPyConnection,
+        con: duckdb.DuckDBPyConnection | None = None,
         config: Config | None = None,
         *,
+        store: StoreAccess | None = None,
         clock: Callable[[], float] = time.monotonic,
         tick_s: float = TICK_S,
         multi_user: bool = False,
         quit_on_signals: bool = False,
     ) -> None:
-        """`con` is the store connection; the UI reads and writes through its own cursor.
+        """The UI's database reads and writes go through `store` (the real monitor's capture
+        process, which owns the database), or, for a capture in this process, through a
+        cursor of its own on `con`: exactly one of the two is given.
 
         With `multi_user` the first screen is the people grid (one panel per tracked
         person) instead of the single-user monitor. With `quit_on_signals` (the real
@@ -83,7 +86,13 @@ class MonitorApp(App[None]):
         super().__init__()
         self.capture = worker
         self.config = config if config is not None else worker.config
-        self.cursor = store_cursor(con)
+        if (store is None) == (con is None):
+            raise TypeError("give MonitorApp either the capture's connection or a store")
+        self._own_store: CursorStore | None = None
+        if con is not None:
+            store = self._own_store = CursorStore(con)
+        assert store is not None, "one of the two was given"
+        self.store: StoreAccess = store
         self.clock = clock
         self.tick_s = tick_s
         self.multi_user = multi_user
@@ -100,8 +109,8 @@ class MonitorApp(App[None]):
 
     def get_default_screen(self) -> Screen[None]:
         if self.multi_user:
-            return PeopleScreen(self.capture, self.cursor, self.config, self.clock, self.tick_s)
-        return MonitorScreen(self.capture, self.cursor, self.config, self.clock, self.tick_s)
+            return PeopleScreen(self.capture, self.store, self.config, self.clock, self.tick_s)
+        return MonitorScreen(self.capture, self.store, self.config, self.clock, self.tick_s)
 
     def on_mount(self) -> None:
         """Signals are routed before the session starts, so none can end it unsaved; this runs
@@ -113,11 +122,13 @@ class MonitorApp(App[None]):
         self.capture.start()
 
     def on_unmount(self) -> None:
-        """The UI's cursor is a connection of its own; closing it releases the file with `con`.
+        """The UI's own cursor (with `con`) is a connection of its own; closing it releases
+        the file with `con`.
 
         The previous signal handlers come back only when no signal arrived: after one, the
         rest of the shutdown (closing the database) must not be cut short by a second."""
-        self.cursor.close()
+        if self._own_store is not None:
+            self._own_store.close()
         if self._restore_signals is not None and self.termination is None:
             self._restore_signals()
 

@@ -1,11 +1,13 @@
 """`run_monitor`: the one entry point the CLI calls for `monitor` and for no arguments.
 
-Heavy imports (the app, and through it the capture worker and ONNX Runtime) happen only
-on the branch that runs the app here, so `--serve`'s web server process stays small; the
+Heavy imports (the app, and the capture process's modules) happen only on the branch
+that runs the app here, so `--serve`'s web server process stays small; the
 app then runs in a child process the server starts for each browser tab.
 """
 
 from __future__ import annotations
+
+import sys
 
 from burnout_tui.errors import UserError
 from burnout_tui.sources import parse_source
@@ -19,6 +21,9 @@ class FinaliseError(UserError):
 def run_monitor(request: MonitorRequest) -> None:
     """Monitor `request.user` live from `request.source`, storing into `request.db`,
     until they quit.
+
+    The capture (source, models, database) runs in a child process
+    (`runtime.capture_process`); this one runs the UI and reaches the database through it.
 
     With `multi_user` every face is tracked and shown on a grid, each under its own user;
     with `record` the video (faces included) is also written to that file.
@@ -40,35 +45,39 @@ def run_monitor(request: MonitorRequest) -> None:
 
         serve_monitor(request)
         return
-    from burnout_tui.runtime.capture import CaptureWorker
-    from burnout_tui.runtime.personal_models import load_forecaster
-    from burnout_tui.store import open_database
-    from burnout_tui.tui.app import MonitorApp
+    from burnout_tui.runtime.capture_messages import CaptureSettings
+    from burnout_tui.runtime.capture_process import CaptureProcess
 
-    config, multi_user = request.config, request.multi_user
-    # Before the database is opened: an unusable personal model then leaves no new file.
-    forecaster = load_forecaster(config, request.db, None if multi_user else request.user)
-    con = open_database(request.db, encrypt=config.store.encrypt)
-    try:
-        worker = CaptureWorker(
+    capture = CaptureProcess(
+        CaptureSettings(
             spec,
-            config,
-            con,
+            request.config,
+            request.db,
             request.user,
             fast=request.fast,
-            multi_user=multi_user,
+            multi_user=request.multi_user,
             record=request.record,
-            forecaster=forecaster,
         )
+    )
+    try:
+        # The child imports its modules and opens the database while this one loads Textual.
+        from burnout_tui.tui.app import MonitorApp
+
+        capture.wait_ready()
         app = MonitorApp(
-            worker=worker, con=con, config=config, multi_user=multi_user, quit_on_signals=True
+            worker=capture,
+            store=capture,
+            config=request.config,
+            multi_user=request.multi_user,
+            quit_on_signals=True,
         )
         try:
             app.run()
         finally:
             app.mark_exited()
-            worker.stop()
     finally:
-        con.close()
+        capture.stop()
     if app.finalise_error is not None:
+        if capture.crash_details is not None:
+            sys.stderr.write(capture.crash_details)
         raise FinaliseError(app.finalise_error)

@@ -4,7 +4,8 @@
   row flushed, the session complete, exit 0, the terminal as it was before.
 - A real hangup (tmux closes the terminal, as sshd does when the connection drops): the
   same, with nothing left to restore.
-- `kill -9`: the next open marks the session `interrupted`, keeping every acknowledged row.
+- `kill -9`: the session ends `interrupted`, keeping every acknowledged row (closed by the
+  capture process the UI leaves behind; the next open would do the same had it died too).
 - `analyze` under SIGTERM rolls back like Ctrl-C.
 
 Which rows the monitor had committed is learnt from the writer's test-only flush log
@@ -24,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from burnout_tui.store import open_database
+from burnout_tui.store import StoreError, open_database
 from burnout_tui.store.writer import FLUSH_LOG_ENV
 from tests.tui.tmux import Tmux, alive, pid_of, wait_until
 
@@ -82,6 +83,22 @@ def stored(db: Path) -> tuple[str, bool, int | None, int]:
     return str(status), bool(ended), frames_total, int(rows)
 
 
+def open_released(db: Path) -> duckdb.DuckDBPyConnection:
+    """`db` once the monitor's capture process, which outlives a killed UI by the moment it
+    takes to close the session, has let go of DuckDB's lock."""
+    opened: list[duckdb.DuckDBPyConnection] = []
+
+    def try_open() -> bool:
+        try:
+            opened.append(open_database(db))
+        except StoreError:
+            return False
+        return True
+
+    wait_until(try_open, "the capture process to release the database")
+    return opened[0]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
 def test_a_signal_quits_the_monitor_like_q(
     tmux: Tmux, tmp_path: Path, signum: signal.Signals
@@ -137,7 +154,7 @@ def test_kill_9_leaves_an_interrupted_session_with_every_acknowledged_row(
     wait_until(lambda: not alive(pid), "the monitor to die")
     acks = acknowledged(log)
 
-    con = open_database(db)
+    con = open_released(db)
     try:
         status, started_at, ended_at, frames_total = con.execute(
             "SELECT status, started_at, ended_at, frames_total FROM sessions"

@@ -24,6 +24,7 @@ from burnout_tui.tui.screens.history_screen import HistoryScreen
 from burnout_tui.tui.screens.monitor_screen import MonitorScreen
 from burnout_tui.tui.screens.people_screen import PeopleScreen
 from burnout_tui.tui.screens.survey_screen import SurveyScreen
+from burnout_tui.tui.state.store_access import CursorStore
 from burnout_tui.tui.widgets import ChoiceRow, PersonPanel
 from tests.tui.pilot import run_async, settle
 from tests.tui.replay import MultiReplayCapture, ReplayCapture, frozen_clock, multi_replay_results
@@ -58,6 +59,12 @@ def dialog_text(app: MonitorApp) -> str:
     screen = app.screen
     assert isinstance(screen, ErrorModal), f"no error dialog, but {type(screen).__name__}"
     return f"{screen.what}: {screen.query_one('#error-reason', Static).content}"
+
+
+def ui_cursor(app: MonitorApp) -> duckdb.DuckDBPyConnection:
+    """The UI's own connection to the test's database, to close under it."""
+    assert isinstance(app.store, CursorStore)
+    return app.store.cursor
 
 
 def make_app(capture: ReplayCapture, con: duckdb.DuckDBPyConnection, multi: bool) -> MonitorApp:
@@ -156,7 +163,7 @@ async def test_a_store_failure_is_a_dialog(
             await pilot.press(*case.before)
             await settle(pilot)
         assert isinstance(app.screen, home)
-        (used.store if isinstance(used, StoringCapture) else app.cursor).close()
+        (used.store if isinstance(used, StoringCapture) else ui_cursor(app)).close()
         await pilot.press(*case.keys)
         await settle(pilot)
         for needle in case.dialog:

@@ -74,6 +74,24 @@ def test_file_session_is_complete_with_rows(
         assert frames_total >= frame_rows > 0
 
 
+def test_an_interrupted_stop_keeps_every_row_and_closes_the_session_interrupted(
+    loaded_config: Config, con: duckdb.DuckDBPyConnection
+) -> None:
+    """How the capture process ends a session when it crashes or its UI is gone."""
+    worker = CaptureWorker(parse_source("demo"), loaded_config, con, "ana", fast=True)
+    worker.start()
+    wait_until(lambda: worker.status().face_frames >= 5, "5 frames with a face")
+    worker.stop(interrupted=True)
+    face_frames = worker.status().face_frames
+    ((status, ended, frames_total, last_index, rows),) = con.execute(
+        "SELECT s.status, s.ended_at IS NOT NULL, s.frames_total, max(f.frame_index),"
+        " count(f.frame_index) FROM sessions s LEFT JOIN frames f USING (session_id) GROUP BY ALL"
+    ).fetchall()
+    assert (status, ended) == ("interrupted", True)
+    assert frames_total == last_index + 1
+    assert rows == face_frames, "every processed frame with a face was written"
+
+
 def test_unplugged_camera_reconnects_into_the_same_session(
     loaded_config: Config, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:

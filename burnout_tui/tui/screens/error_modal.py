@@ -21,10 +21,13 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-DATABASE_ERRORS: tuple[type[Exception], ...] = (duckdb.Error,)
+from burnout_tui.runtime.capture_process import CaptureGone
+
+DATABASE_ERRORS: tuple[type[Exception], ...] = (duckdb.Error, CaptureGone)
 """What a worker's database call is expected to raise: DuckDB's own errors (a closed
-connection, a read-only or damaged file, a full disk). Anything else is a bug and crashes
-the app loudly through Textual's worker error handling."""
+connection, a read-only or damaged file, a full disk), and `CaptureGone` once the capture
+process, which owns the database, has ended. Anything else is a bug and crashes the app
+loudly through Textual's worker error handling."""
 
 
 class StoreFailed(Message):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import closing
 from typing import ClassVar
 
-import duckdb
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,7 +16,6 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from burnout_tui.config import Config
 from burnout_tui.scoring import Level, score_bounds
-from burnout_tui.store.connect import store_cursor
 from burnout_tui.tui.formatting import (
     NO_VALUE,
     format_clock,
@@ -33,6 +30,7 @@ from burnout_tui.tui.state.history_queries import (
     local_time,
     session_detail,
 )
+from burnout_tui.tui.state.store_access import StoreAccess
 from burnout_tui.tui.widgets import MeterRow
 
 STARTED_FORMAT = "%Y-%m-%d %H:%M"
@@ -82,8 +80,9 @@ def format_score(value: float | None) -> str:
 class HistoryScreen(Screen[None]):
     """Read-only: nothing here writes, so it is safe to open while a session records.
 
-    The list and each session's detail are read by thread workers on cursors of their own
-    and arrive as messages, so a long history never stalls the live capture's redraws;
+    The list and each session's detail are read by thread workers, each through the
+    store (the capture process, which owns the database) on a cursor of its own, and
+    arrive as messages, so a long history never stalls the live capture's redraws;
     a failed read is shown as a dialog (`error_modal`) and leaves the screen usable."""
 
     class SessionsLoaded(Message):
@@ -103,9 +102,9 @@ class HistoryScreen(Screen[None]):
         Binding("r", "reload", "Reload"),
     ]
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, config: Config, user: str) -> None:
+    def __init__(self, store: StoreAccess, config: Config, user: str) -> None:
         super().__init__()
-        self.con = con
+        self.store = store
         self.config = config
         self.user = user
         self.sessions: dict[int, SessionRow] = {}
@@ -148,8 +147,7 @@ class HistoryScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="history-list")
     def load_sessions(self) -> None:
         try:
-            with closing(store_cursor(self.con)) as cursor:
-                rows = list_sessions(cursor, self.user, self.config)
+            rows = self.store.run(list_sessions, self.user, self.config)
         except DATABASE_ERRORS as error:
             self.post_message(StoreFailed("history not loaded", error))
             return
@@ -184,8 +182,7 @@ class HistoryScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="history-detail")
     def load_detail(self, session_id: int) -> None:
         try:
-            with closing(store_cursor(self.con)) as cursor:
-                detail = session_detail(cursor, session_id)
+            detail = self.store.run(session_detail, session_id)
         except DATABASE_ERRORS as error:
             self.post_message(StoreFailed(f"session {session_id} not loaded", error))
             return

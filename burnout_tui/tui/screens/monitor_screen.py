@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-import duckdb
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -41,6 +40,7 @@ from burnout_tui.tui.screens.session_actions import SessionScreen
 from burnout_tui.tui.screens.survey_screen import InstrumentPicker
 from burnout_tui.tui.state.capture_protocol import Capture, forecaster_label, recording
 from burnout_tui.tui.state.live_series import LiveSeries
+from burnout_tui.tui.state.store_access import StoreAccess
 from burnout_tui.tui.widgets import EmotionPanel, FixedSparkline
 
 FIXED_LINES = 10
@@ -113,7 +113,7 @@ class MonitorScreen(SessionScreen):
     def __init__(
         self,
         capture: Capture,
-        con: duckdb.DuckDBPyConnection,
+        store: StoreAccess,
         config: Config,
         clock: Callable[[], float],
         tick_s: float = TICK_S,
@@ -123,7 +123,7 @@ class MonitorScreen(SessionScreen):
         grid); without it the screen starts from the worker's next frames."""
         super().__init__()
         self.capture = capture
-        self.con = con
+        self.store = store
         self.config = config
         self.clock = clock
         self.tick_s = tick_s
@@ -253,7 +253,7 @@ class MonitorScreen(SessionScreen):
         except InstrumentError as error:
             self.notify(str(error), title="surveys unavailable", severity="error", markup=False)
             return
-        self.app.push_screen(InstrumentPicker(instruments, self.capture, self.con))
+        self.app.push_screen(InstrumentPicker(instruments, self.capture, self.store))
 
     def action_history(self) -> None:
-        self.app.push_screen(HistoryScreen(self.con, self.config, self.capture.user))
+        self.app.push_screen(HistoryScreen(self.store, self.config, self.capture.user))

@@ -12,7 +12,6 @@ import copy
 from collections.abc import Callable
 from typing import ClassVar
 
-import duckdb
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -39,6 +38,7 @@ from burnout_tui.tui.state.capture_protocol import (
     track_names,
 )
 from burnout_tui.tui.state.people import PeopleSeries, default_name
+from burnout_tui.tui.state.store_access import StoreAccess
 from burnout_tui.tui.state.track_capture import TrackCapture
 from burnout_tui.tui.widgets import PersonPanel
 
@@ -88,14 +88,14 @@ class PeopleScreen(SessionScreen):
     def __init__(
         self,
         capture: Capture,
-        con: duckdb.DuckDBPyConnection,
+        store: StoreAccess,
         config: Config,
         clock: Callable[[], float],
         tick_s: float = TICK_S,
     ) -> None:
         super().__init__()
         self.capture = capture
-        self.con = con
+        self.store = store
         self.config = config
         self.clock = clock
         self.tick_s = tick_s
@@ -224,7 +224,7 @@ class PeopleScreen(SessionScreen):
         self._followers.append(follower)
         screen = PersonScreen(
             follower,
-            self.con,
+            self.store,
             self.config,
             self.clock,
             self.tick_s,
@@ -278,4 +278,4 @@ class PeopleScreen(SessionScreen):
         self.start_new_session()
 
     def action_history(self) -> None:
-        self.app.push_screen(HistoryScreen(self.con, self.config, self.capture.user))
+        self.app.push_screen(HistoryScreen(self.store, self.config, self.capture.user))

@@ -3,16 +3,14 @@
 Validation and scoring belong to `burnout_tui.surveys`; this module only collects
 answers, shows the instrument's own refusal message, and writes the survey in a single
 insert, so a refused or cancelled form leaves nothing behind. The insert runs in a thread
-worker on a cursor of its own; the form closes when it is saved, and stays, answers kept,
-behind the error dialog when it is not.
+worker, through the store (the capture process, which owns the database); the form
+closes when it is saved, and stays, answers kept, behind the error dialog when it is not.
 """
 
 from __future__ import annotations
 
-from contextlib import closing
 from typing import ClassVar
 
-import duckdb
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,12 +21,12 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from burnout_tui.store.connect import store_cursor
 from burnout_tui.store.surveys import record_survey
 from burnout_tui.surveys import Instrument, SurveyAnswerError, SurveyResult, score
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S
 from burnout_tui.tui.screens.error_modal import DATABASE_ERRORS, StoreFailed
 from burnout_tui.tui.state.capture_protocol import Capture
+from burnout_tui.tui.state.store_access import StoreAccess
 from burnout_tui.tui.widgets.choice_row import ChoiceRow
 
 FORM_HELP = (
@@ -57,11 +55,11 @@ class InstrumentPicker(ModalScreen[None]):
         self,
         instruments: dict[str, Instrument],
         capture: Capture,
-        con: duckdb.DuckDBPyConnection,
+        store: StoreAccess,
     ) -> None:
         super().__init__()
         self.capture = capture
-        self.con = con
+        self.store = store
         self.instruments = picker_order(instruments)
 
     def compose(self) -> ComposeResult:
@@ -81,7 +79,7 @@ class InstrumentPicker(ModalScreen[None]):
     def open_form(self, event: OptionList.OptionSelected) -> None:
         key = event.option.id
         assert key is not None, "every option is built with its instrument id"
-        self.app.switch_screen(SurveyScreen(self.instruments[key], self.capture, self.con))
+        self.app.switch_screen(SurveyScreen(self.instruments[key], self.capture, self.store))
 
     def action_cancel(self) -> None:
         self.dismiss()
@@ -104,12 +102,12 @@ class SurveyScreen(Screen[None]):
         self,
         instrument: Instrument,
         capture: Capture,
-        con: duckdb.DuckDBPyConnection,
+        store: StoreAccess,
     ) -> None:
         super().__init__()
         self.instrument = instrument
         self.capture = capture
-        self.con = con
+        self.store = store
         self.saving = False
         """A save is in flight: a second submit would store the sitting twice."""
 
@@ -166,8 +164,7 @@ class SurveyScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="survey-save")
     def save(self, result: SurveyResult, user_id: int, session_id: int | None) -> None:
         try:
-            with closing(store_cursor(self.con)) as cursor:
-                record_survey(cursor, user_id, self.instrument, result, session_id=session_id)
+            self.store.run(record_survey, user_id, self.instrument, result, session_id=session_id)
         except DATABASE_ERRORS as error:
             self.post_message(StoreFailed(f"{self.instrument.name} not saved", error))
             return
