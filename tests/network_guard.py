@@ -11,6 +11,7 @@ quit with `q`, exactly as a person would end it.
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 import time
 from pathlib import Path
@@ -35,11 +36,16 @@ def install_hook(log: Path) -> None:
     handle = log.open("a", encoding="utf-8")
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
-        if event in NETWORK_EVENTS:
+        if event in NETWORK_EVENTS and not _unix_domain(args):
             handle.write(f"{event} {args!r}\n")
             handle.flush()
 
     sys.addaudithook(hook)
+
+
+def _unix_domain(args: tuple[Any, ...]) -> bool:
+    """A Unix-domain socket (the monitor's live-query socket) stays on this machine."""
+    return bool(args) and isinstance(args[0], socket.socket) and args[0].family == socket.AF_UNIX
 
 
 async def pilot_monitor(db: str) -> None:

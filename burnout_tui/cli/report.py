@@ -44,6 +44,8 @@ from burnout_tui.plugin_loader import (
 if TYPE_CHECKING:
     import duckdb
 
+    from burnout_tui.cli.report_connection import LiveDatabase
+
 FORMATS: tuple[str, ...] = ("table", "csv", "json")
 DEFAULT_TABLE_LIMIT = 1000
 """Rows `report sql` shows in its terminal table unless --limit says otherwise: more is not
@@ -117,8 +119,20 @@ def _chosen_format(ctx: click.Context, output_format: str, as_json: bool) -> str
 def open_source(
     ctx: click.Context, db_path: Path | None, from_glob: str | None
 ) -> duckdb.DuckDBPyConnection:
-    """The read-only connection a report gets: a Parquet export, or the database file."""
-    from burnout_tui.export import open_parquet, open_read_only
+    """The read-only connection a report gets: a Parquet export, or the database file (a
+    copy of it, fetched from the monitor that is writing it, while one is)."""
+    from burnout_tui.cli.report_connection import LiveDatabase
+
+    source = open_sql_source(ctx, db_path, from_glob)
+    return source if not isinstance(source, LiveDatabase) else source.snapshot()
+
+
+def open_sql_source(
+    ctx: click.Context, db_path: Path | None, from_glob: str | None
+) -> duckdb.DuckDBPyConnection | LiveDatabase:
+    """As `open_source`, but a database a monitor is writing is left to that monitor."""
+    from burnout_tui.cli.report_connection import open_database
+    from burnout_tui.export import open_parquet
 
     if from_glob is not None:
         if db_path is not None and (
@@ -126,7 +140,7 @@ def open_source(
         ):
             raise click.UsageError("give --db or --from, not both")
         return open_parquet(from_glob)
-    return open_read_only(_resolve_db(ctx, db_path))
+    return open_database(_resolve_db(ctx, db_path))
 
 
 def _cli_state(ctx: click.Context) -> CliState | None:
@@ -258,13 +272,22 @@ def sql_command(
     """
     import duckdb
 
-    from burnout_tui.cli.sql_guard import check_read_only
+    from burnout_tui.cli.report_connection import LiveDatabase
     from burnout_tui.store.database import first_line
+    from burnout_tui.store.sql_guard import check_read_only
 
     chosen = _chosen_format(ctx, output_format, as_json)
     if limit is None:
         limit = DEFAULT_TABLE_LIMIT if chosen == "table" else 0
-    con = open_source(ctx, db_path, from_glob)
+    source = open_sql_source(ctx, db_path, from_glob)
+    if isinstance(source, LiveDatabase):
+        try:
+            with source.rows(query) as (columns, batches):
+                write_rows(ReportResult(columns=columns, rows=()), batches, chosen, limit)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        return
+    con = source
     try:
         check_read_only(query, con)
         try:

@@ -31,6 +31,7 @@ from burnout_tui.sources.frame import Frame
 from burnout_tui.store import store_cursor
 from burnout_tui.store.calibrations import latest_calibration
 from burnout_tui.store.database import StoreError
+from burnout_tui.store.live_server import LiveServer
 
 RING_SIZE = 512
 """Results kept for the UI; at 30 frames/s that is ~17 s, far more than one UI tick."""
@@ -185,9 +186,12 @@ class CaptureWorker:
         self._control_lock = threading.Lock()
         self._runner = SessionRunner(self._cursor, config, user, spec.label, multi_user=multi_user)
         self._new_session_requested = False
+        self.live = LiveServer(con)
+        """Answers other processes' read-only queries (`report`) while this worker writes."""
 
     def start(self) -> None:
         self._runner.begin()
+        self.live.start()
         self._thread.start()
 
     def drain(self) -> list[FrameResult]:
@@ -294,6 +298,7 @@ class CaptureWorker:
             with self._control_lock:
                 self._control.close()
             self._cursor.close()
+            self.live.stop()
         self._set_state(WorkerState.STOPPED, "stopped")
 
     def _set_state(self, state: WorkerState, message: str) -> None:

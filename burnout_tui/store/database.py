@@ -29,6 +29,7 @@ import duckdb
 from burnout_tui.file_modes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, PRIVATE_UMASK
 from burnout_tui.store.connect import IN_MEMORY, attach_store
 from burnout_tui.store.errors import StoreError as StoreError
+from burnout_tui.store.errors import StoreLockedError
 from burnout_tui.store.file_kind import inspect_store_file
 from burnout_tui.store.keys import StoreKeyError, database_key
 from burnout_tui.store.recovery import recover_interrupted
@@ -139,7 +140,7 @@ def connect_file(
             holder = _LOCK_HOLDER.search(message)
             pid = f" (PID {holder.group(1)})" if holder else ""
             if read_only:
-                raise StoreError(
+                raise StoreLockedError(
                     f"{path} is open for writing by another process{pid}, e.g. a running "
                     "monitor, and DuckDB lets no other process read it meanwhile; stop that "
                     "process and retry (or export it to Parquet while stopped and use --from)"

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from burnout_tui.cli.sql_guard import RefusedQuery, check_read_only
 from burnout_tui.store.database import migrate
+from burnout_tui.store.sql_guard import RefusedQuery, check_read_only
 
 ACCEPTED: tuple[str, ...] = (
     "SELECT 1",

@@ -27,6 +27,9 @@ more strictly: every `name(` must be a known, permitted function and no string m
 a file. What this cannot tell apart (a column alias list `t(a, b)`, a string with a dot)
 is refused with a hint to list the PIVOT's values.
 
+The check lives in the store because two callers apply it: `report sql`, and the
+monitor's live-query server (`live_server`), which runs other processes' queries.
+
 Definitions stored in the database (the store's own `v_*` views) are not the query's and
 are not checked. The connection is used to parse (and, for the token check, to list the
 functions it knows); nothing in the query is run here.
