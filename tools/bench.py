@@ -25,7 +25,8 @@ from rich.console import Console
 from rich.table import Table
 
 from burnout_tui.config import Config, load_config
-from burnout_tui.runtime.pipeline import STAGES, FrameResult, make_pipeline
+from burnout_tui.runtime.pipeline import make_pipeline
+from burnout_tui.runtime.results import STAGES, FrameResult
 from burnout_tui.sources import open_source, parse_source
 from burnout_tui.vision.face import Face
 from tools import forecast_eval

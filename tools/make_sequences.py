@@ -47,7 +47,8 @@ import numpy as np
 import numpy.typing as npt
 
 from burnout_tui.config import load_config
-from burnout_tui.runtime.pipeline import FaceResult, make_pipeline
+from burnout_tui.runtime.pipeline import make_pipeline
+from burnout_tui.runtime.results import FaceResult
 from burnout_tui.scoring.fatigue import FatigueFrame
 from burnout_tui.sources import open_source, parse_source
 from burnout_tui.sources.frame import Frame

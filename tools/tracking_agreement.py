@@ -21,13 +21,8 @@ import numpy as np
 from burnout_tui.config import Config, load_config
 from burnout_tui.runtime.face_policy import LargestFace
 from burnout_tui.runtime.face_stages import default_stages
-from burnout_tui.runtime.pipeline import (
-    DEFAULT_THREADS,
-    FrameResult,
-    Pipeline,
-    make_detector,
-    make_pipeline,
-)
+from burnout_tui.runtime.pipeline import DEFAULT_THREADS, Pipeline, make_detector, make_pipeline
+from burnout_tui.runtime.results import FrameResult
 from burnout_tui.sources import open_source, parse_source
 from burnout_tui.vision.tracking import box_iou
 

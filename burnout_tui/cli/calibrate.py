@@ -75,7 +75,7 @@ def calibrate_command(
     from rich.console import Console
 
     from burnout_tui.runtime.analyze import AnalysisOptions
-    from burnout_tui.runtime.pipeline import PRIMARY_TRACK
+    from burnout_tui.runtime.results import PRIMARY_TRACK
     from burnout_tui.store import repository
     from burnout_tui.store.calibrations import save_calibration
 

@@ -25,9 +25,10 @@ from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.forecast.model import Forecaster
 from burnout_tui.runtime.personal_models import forecaster_label
-from burnout_tui.runtime.pipeline import FrameResult, Pipeline, make_pipeline
+from burnout_tui.runtime.pipeline import Pipeline, make_pipeline
 from burnout_tui.runtime.prefetch import DecodeAhead
 from burnout_tui.runtime.recording import Recorder
+from burnout_tui.runtime.results import FrameResult
 from burnout_tui.runtime.runner import SessionRunner
 from burnout_tui.scoring import SessionSummary, summarise
 from burnout_tui.scoring.calibration import Calibration

@@ -11,9 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from enum import Enum
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -22,10 +20,12 @@ from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.forecast.model import Forecaster
 from burnout_tui.runtime.personal_models import forecaster_label
-from burnout_tui.runtime.pipeline import FrameResult, Pipeline, make_pipeline
+from burnout_tui.runtime.pipeline import Pipeline, make_pipeline
 from burnout_tui.runtime.prefetch import DecodeAhead, RateGate, read_due
 from burnout_tui.runtime.recording import Recorder
+from burnout_tui.runtime.results import FrameResult
 from burnout_tui.runtime.runner import SessionRunner
+from burnout_tui.runtime.worker_status import WorkerState, WorkerStatus
 from burnout_tui.sources import FrameSource, SourceError, SourceKind, SourceSpec, open_source
 from burnout_tui.sources.frame import Frame
 from burnout_tui.store import store_cursor
@@ -49,32 +49,6 @@ after it, which the decode-ahead queue holds ready, instead of costing the next 
 
 LIVE_FRAME_TIMEOUT_S = 2.0
 """How long to wait for a camera frame before checking again whether to stop."""
-
-
-class WorkerState(str, Enum):
-    STARTING = "starting"
-    RUNNING = "running"
-    PAUSED = "paused"
-    RECONNECTING = "reconnecting"
-    ENDED = "ended"
-    FAILED = "failed"
-    STOPPED = "stopped"
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerStatus:
-    state: WorkerState
-    message: str
-    session_id: int | None
-    frames: int
-    face_frames: int
-    dropped: int
-    processing_fps: float
-    source: str
-    session_started: float | None
-    """`time.monotonic()` when the current session started, for the session clock."""
-    stage_ms: Mapping[str, float] = field(default_factory=dict)
-    """Milliseconds per stage (`pipeline.STAGES`) in the current session so far."""
 
 
 class LatestFrameReader:

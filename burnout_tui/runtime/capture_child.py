@@ -56,7 +56,8 @@ from burnout_tui.runtime.capture_messages import (
     Update,
 )
 from burnout_tui.runtime.personal_models import load_forecaster
-from burnout_tui.runtime.pipeline import FrameResult, Pipeline, make_pipeline
+from burnout_tui.runtime.pipeline import Pipeline, make_pipeline
+from burnout_tui.runtime.results import FrameResult
 from burnout_tui.sources.frame import Frame
 from burnout_tui.store import open_database, store_cursor
 from burnout_tui.store.calibrations import latest_calibration

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from burnout_tui.config import Config
-from burnout_tui.runtime.capture import WorkerStatus
-from burnout_tui.runtime.pipeline import FrameResult
+from burnout_tui.runtime.results import FrameResult
+from burnout_tui.runtime.worker_status import WorkerStatus
 from burnout_tui.sources import SourceSpec
 
 

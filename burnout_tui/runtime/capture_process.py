@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -36,10 +37,9 @@ import duckdb
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.runtime import capture_messages as messages
-from burnout_tui.runtime.capture import WorkerState, WorkerStatus
-from burnout_tui.runtime.capture_child import run_child
 from burnout_tui.runtime.capture_messages import CaptureSettings, Reply, Request, Snapshot
-from burnout_tui.runtime.pipeline import FrameResult
+from burnout_tui.runtime.results import FrameResult
+from burnout_tui.runtime.worker_status import WorkerState, WorkerStatus
 from burnout_tui.store import StoreError, open_database
 from burnout_tui.store.connect import IN_MEMORY
 
@@ -49,6 +49,14 @@ T = TypeVar("T")
 JOIN_TIMEOUT_S = 10.0
 """How long the child may take to exit once it has answered `Stop` (the session is
 saved by then); past it, it is killed."""
+
+
+def _child_main(settings: CaptureSettings, updates: Connection, control: Connection) -> None:
+    """The spawned child's entry point: the capture modules (and with them ONNX Runtime and
+    OpenCV) are imported here, in the child, so the UI process never loads them."""
+    from burnout_tui.runtime.capture_child import run_child
+
+    run_child(settings, updates, control)
 
 
 class CaptureGone(UserError):
@@ -86,7 +94,7 @@ class CaptureProcess:
         self._updates, child_updates = context.Pipe(duplex=False)
         self._control, child_control = context.Pipe()
         self._process = context.Process(
-            target=run_child, args=(settings, child_updates, child_control), name="capture"
+            target=_child_main, args=(settings, child_updates, child_control), name="capture"
         )
         self._process.start()
         # Only the child may hold its ends: its death must read as the end of the pipes.

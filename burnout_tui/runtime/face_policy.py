@@ -30,14 +30,12 @@ import numpy as np
 import numpy.typing as npt
 
 from burnout_tui.config import DetectionConfig, MeshConfig, TrackingConfig
+from burnout_tui.runtime.results import PRIMARY_TRACK
 from burnout_tui.vision.detector import FaceDetector
 from burnout_tui.vision.face import Face
 from burnout_tui.vision.mesh import Mesh
 from burnout_tui.vision.mesh_face import face_from_mesh
 from burnout_tui.vision.tracking import TrackerState, assign
-
-PRIMARY_TRACK = 0
-"""Single-user mode follows one person: the largest face, stored under this track id."""
 
 
 @dataclass(frozen=True, slots=True)

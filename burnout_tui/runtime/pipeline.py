@@ -27,58 +27,19 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, fields
 from typing import Any
-
-import numpy as np
-import numpy.typing as npt
 
 from burnout_tui.config import Config
 from burnout_tui.forecast.model import Forecaster
-from burnout_tui.runtime.face_policy import (
-    PRIMARY_TRACK,
-    FacePolicy,
-    LargestFace,
-    TrackedFaces,
-    mesh_guide,
-)
+from burnout_tui.runtime.face_policy import FacePolicy, LargestFace, TrackedFaces, mesh_guide
 from burnout_tui.runtime.face_stages import FaceStage, FaceWork, StageOrderError, default_stages
+from burnout_tui.runtime.results import STAGES, FaceResult, FrameResult
 from burnout_tui.scoring.calibration import Calibration
-from burnout_tui.scoring.fatigue import FatigueFrame
 from burnout_tui.sources.frame import Frame
 from burnout_tui.vision.detector import FaceDetector
-from burnout_tui.vision.face import Face
-
-STAGES = ("decode", "detect", "align", "classify", "mesh", "score", "store")
-"""Stage names in pipeline order, as `make bench` and the summary report them."""
-
-
-@dataclass(frozen=True, slots=True)
-class FaceResult:
-    track_id: int
-    face: Face
-    probs: npt.NDArray[np.float32]
-    features: npt.NDArray[np.float32]
-    frame_score: float
-    rolling_score: float
-    forecast: float | None = None
-    fatigue: FatigueFrame | None = None
-    normalized_score: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FrameResult:
-    index: int
-    ts: float
-    faces: tuple[FaceResult, ...]
-    full_detection: bool
-    timings_ms: Mapping[str, float] = field(default_factory=dict)
-
-    @property
-    def primary(self) -> FaceResult | None:
-        return self.faces[0] if self.faces else None
 
 
 class StageClock:
@@ -209,10 +170,6 @@ def make_pipeline(
 
 
 __all__ = [
-    "PRIMARY_TRACK",
-    "STAGES",
-    "FaceResult",
-    "FrameResult",
     "Pipeline",
     "StageClock",
     "face_result",

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from burnout_tui import EMOTIONS
 from burnout_tui.errors import UserError
 from burnout_tui.folders import make_private_dirs, remove_created
-from burnout_tui.runtime.pipeline import FrameResult
+from burnout_tui.runtime.results import FrameResult
 
 CODECS: dict[str, str] = {".mp4": "mp4v", ".avi": "MJPG"}
 """FourCCs OpenCV's bundled FFmpeg can always write: MPEG-4 Part 2 in MP4, Motion JPEG

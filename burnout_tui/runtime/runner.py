@@ -38,17 +38,14 @@ from types import TracebackType
 import duckdb
 
 from burnout_tui.config import Config
-from burnout_tui.errors import UserError
-from burnout_tui.runtime.pipeline import FrameResult, Pipeline
+from burnout_tui.runtime.pipeline import Pipeline
 from burnout_tui.runtime.recording import Recorder
+from burnout_tui.runtime.results import FrameResult
+from burnout_tui.runtime.worker_status import NoSessionError
 from burnout_tui.sources.frame import Frame
 from burnout_tui.store import FrameWriter, StoreError, frame_rows, repository
 from burnout_tui.store.recovery import interrupt_session
 from burnout_tui.store.repository import FinalStatus
-
-
-class NoSessionError(UserError):
-    """A request that needs an open session (a marker) came while none was open."""
 
 
 class NoPipelineError(RuntimeError):
@@ -341,4 +338,4 @@ class SessionRunner:
                 self._tracks.setdefault(track_id, name)
 
 
-__all__ = ["NoPipelineError", "NoSessionError", "SessionCounts", "SessionRunner"]
+__all__ = ["NoPipelineError", "SessionCounts", "SessionRunner"]

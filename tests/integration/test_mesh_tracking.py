@@ -12,8 +12,9 @@ import numpy.typing as npt
 import pytest
 
 from burnout_tui.config import Config, load_config
-from burnout_tui.runtime.face_policy import PRIMARY_TRACK, FacePolicy, Located
-from burnout_tui.runtime.pipeline import FrameResult, make_pipeline
+from burnout_tui.runtime.face_policy import FacePolicy, Located
+from burnout_tui.runtime.pipeline import make_pipeline
+from burnout_tui.runtime.results import PRIMARY_TRACK, FrameResult
 from burnout_tui.sources import open_source, parse_source
 from burnout_tui.sources.frame import Frame
 from burnout_tui.vision.mesh import Mesh

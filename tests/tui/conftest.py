@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from burnout_tui.config import Config
-from burnout_tui.runtime.pipeline import FrameResult
+from burnout_tui.runtime.results import FrameResult
 from tests.tui.replay import ReplayCapture, replay_results
 from tests.tui.tmux import Tmux
 

@@ -18,8 +18,8 @@ import numpy.typing as npt
 
 from burnout_tui import EMOTIONS
 from burnout_tui.config import Config
-from burnout_tui.runtime.capture import WorkerState, WorkerStatus
-from burnout_tui.runtime.pipeline import FaceResult, FrameResult
+from burnout_tui.runtime.results import FaceResult, FrameResult
+from burnout_tui.runtime.worker_status import WorkerState, WorkerStatus
 from burnout_tui.scoring import RollingScore, frame_scores
 from burnout_tui.scoring.fatigue import FatigueFrame
 from burnout_tui.store import repository, store_cursor

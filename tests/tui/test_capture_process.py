@@ -23,10 +23,10 @@ from textual.widgets import Static
 
 from burnout_tui.config import Config
 from burnout_tui.models_dir import models_dir
-from burnout_tui.runtime.capture import WorkerState
 from burnout_tui.runtime.capture_child import CRASH_ENV
 from burnout_tui.runtime.capture_messages import CaptureSettings
 from burnout_tui.runtime.capture_process import CaptureProcess
+from burnout_tui.runtime.worker_status import WorkerState
 from burnout_tui.sources import parse_source
 from burnout_tui.store import open_database
 from burnout_tui.tui.app import FINALISE_FAILED_EXIT, MonitorApp

@@ -18,7 +18,8 @@ from textual.widgets import Static
 
 from burnout_tui.config import Config
 from burnout_tui.models_dir import models_dir
-from burnout_tui.runtime.capture import CaptureWorker, WorkerState
+from burnout_tui.runtime.capture import CaptureWorker
+from burnout_tui.runtime.worker_status import WorkerState
 from burnout_tui.sources import parse_source
 from burnout_tui.store import store_cursor
 from burnout_tui.tui.app import MonitorApp

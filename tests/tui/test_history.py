@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from burnout_tui.config import Config
-from burnout_tui.runtime.pipeline import FrameResult
+from burnout_tui.runtime.results import FrameResult
 from burnout_tui.scoring import final_percent, summarise
 from burnout_tui.store import FrameRow, FrameWriter, repository
 from burnout_tui.store.recovery import recover_interrupted

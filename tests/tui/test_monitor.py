@@ -12,8 +12,8 @@ from textual.widgets import Input, Static
 
 from burnout_tui import EMOTIONS
 from burnout_tui.config import Config
-from burnout_tui.runtime.capture import WorkerState
-from burnout_tui.runtime.pipeline import FrameResult
+from burnout_tui.runtime.results import FrameResult
+from burnout_tui.runtime.worker_status import WorkerState
 from burnout_tui.scoring import RollingScore, summarise
 from burnout_tui.tui.app import MonitorApp
 from burnout_tui.tui.screens.finalising_screen import FinalisingScreen

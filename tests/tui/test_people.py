@@ -10,7 +10,7 @@ from textual.containers import Grid
 from textual.widgets import Input, Static
 
 from burnout_tui.config import Config
-from burnout_tui.runtime.pipeline import FrameResult
+from burnout_tui.runtime.results import FrameResult
 from burnout_tui.tui.app import MonitorApp
 from burnout_tui.tui.screens.monitor_screen import MonitorScreen
 from burnout_tui.tui.screens.people_screen import PeopleScreen, grid_columns

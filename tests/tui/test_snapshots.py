@@ -11,7 +11,7 @@ from collections.abc import Callable
 import duckdb
 
 from burnout_tui.config import Config
-from burnout_tui.runtime.pipeline import FrameResult
+from burnout_tui.runtime.results import FrameResult
 from burnout_tui.tui.app import MonitorApp
 from tests.tui.replay import MultiReplayCapture, ReplayCapture, frozen_clock, multi_replay_results
 from tests.tui.test_survey import CHECKIN_KEYS

@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from burnout_tui.config import Config
-from burnout_tui.runtime.pipeline import FrameResult
+from burnout_tui.runtime.results import FrameResult
 from burnout_tui.store import repository, store_cursor
 from burnout_tui.tui.app import MonitorApp
 from burnout_tui.tui.screens.error_modal import ErrorModal

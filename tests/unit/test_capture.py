@@ -13,7 +13,8 @@ import pytest
 
 from burnout_tui.config import Config
 from burnout_tui.runtime import capture
-from burnout_tui.runtime.capture import CaptureWorker, WorkerState
+from burnout_tui.runtime.capture import CaptureWorker
+from burnout_tui.runtime.worker_status import WorkerState
 from burnout_tui.sources import Frame, SourceError, SourceSpec, parse_source
 from burnout_tui.sources.demo import DemoSource
 

@@ -25,8 +25,10 @@ from burnout_tui.runtime.face_stages import (
     StageOrderError,
     default_stages,
 )
-from burnout_tui.runtime.pipeline import FaceResult, Pipeline, make_detector, make_pipeline
-from burnout_tui.runtime.runner import NoSessionError, SessionRunner
+from burnout_tui.runtime.pipeline import Pipeline, make_detector, make_pipeline
+from burnout_tui.runtime.results import FaceResult
+from burnout_tui.runtime.runner import SessionRunner
+from burnout_tui.runtime.worker_status import NoSessionError
 from burnout_tui.sources import Frame, SourceSpec, parse_source
 from burnout_tui.sources.demo import DemoSource
 from burnout_tui.store import StoreError

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Header, Static
 
 from burnout_tui import EMOTIONS
 from burnout_tui.config import PERCENT_MAX, Config
-from burnout_tui.runtime.capture import WorkerState, WorkerStatus
+from burnout_tui.runtime.worker_status import WorkerState, WorkerStatus
 from burnout_tui.scoring import level
 from burnout_tui.surveys import InstrumentError, available_instruments
 from burnout_tui.tui.formatting import (

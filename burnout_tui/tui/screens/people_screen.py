@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Static
 
 from burnout_tui.config import Config
-from burnout_tui.runtime.capture import WorkerState, WorkerStatus
+from burnout_tui.runtime.worker_status import WorkerState, WorkerStatus
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S, format_clock
 from burnout_tui.tui.screens.error_modal import DATABASE_ERRORS, StoreFailed
 from burnout_tui.tui.screens.history_screen import HistoryScreen

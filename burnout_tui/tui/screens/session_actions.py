@@ -12,7 +12,7 @@ from textual import on, work
 from textual.message import Message
 from textual.screen import Screen
 
-from burnout_tui.runtime.runner import NoSessionError
+from burnout_tui.runtime.worker_status import NoSessionError
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S, format_clock
 from burnout_tui.tui.screens.error_modal import DATABASE_ERRORS, StoreFailed
 from burnout_tui.tui.screens.marker_modal import MarkerModal

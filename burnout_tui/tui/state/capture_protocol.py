@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from burnout_tui.config import Config
-    from burnout_tui.runtime.capture import WorkerStatus
-    from burnout_tui.runtime.pipeline import FrameResult
+    from burnout_tui.runtime.results import FrameResult
+    from burnout_tui.runtime.worker_status import WorkerStatus
 
 
 class Capture(Protocol):

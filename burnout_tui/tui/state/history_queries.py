@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from burnout_tui.config import Config, ConfigError, config_from_table
-from burnout_tui.runtime.pipeline import PRIMARY_TRACK
+from burnout_tui.runtime.results import PRIMARY_TRACK
 from burnout_tui.scoring import Level, final_percent, level
 
 SESSION_LIMIT = 200

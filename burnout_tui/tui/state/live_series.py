@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from burnout_tui import EMOTIONS
 from burnout_tui.config import LevelsConfig, ScoringConfig
-from burnout_tui.runtime.pipeline import FaceResult, FrameResult
+from burnout_tui.runtime.results import FaceResult, FrameResult
 from burnout_tui.scoring import RollingScore, SessionSummary, summarise
 from burnout_tui.scoring.fatigue import FatigueFrame
 

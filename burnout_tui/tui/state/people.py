@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from burnout_tui.config import LevelsConfig, ScoringConfig
-from burnout_tui.runtime.pipeline import FaceResult, FrameResult
+from burnout_tui.runtime.results import FaceResult, FrameResult
 from burnout_tui.tui.state.live_series import LiveSeries
 
 

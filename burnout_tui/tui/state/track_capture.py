@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from burnout_tui.config import Config
-from burnout_tui.runtime.capture import WorkerStatus
-from burnout_tui.runtime.pipeline import FrameResult
+from burnout_tui.runtime.results import FrameResult
+from burnout_tui.runtime.worker_status import WorkerStatus
 from burnout_tui.tui.state.capture_protocol import Capture, forecaster_label, recording, track_names
 from burnout_tui.tui.state.people import default_name, face_of, track_result
 
