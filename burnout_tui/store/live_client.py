@@ -25,6 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from burnout_tui.errors import UserError
+from burnout_tui.file_modes import PRIVATE_UMASK
 from burnout_tui.store.connect import IN_MEMORY, attach_store, seal
 from burnout_tui.store.database import migrate
 from burnout_tui.store.errors import StoreError
@@ -41,7 +42,6 @@ from burnout_tui.store.schema import MIGRATIONS
 
 CONNECT_TIMEOUT_S = 5.0
 """How long connecting may take; the server answers at once or not at all."""
-OTHERS_BITS = 0o077
 _BATCH_NAME = "live_batch"
 
 
@@ -221,7 +221,7 @@ def _connect(path: Path) -> socket.socket:
         raise LiveUnavailable(f"{path} is not a socket; not using it")
     if found.st_uid != os.getuid():
         raise LiveUnavailable(f"{path} belongs to another user; not using it")
-    if found.st_mode & OTHERS_BITS:
+    if found.st_mode & PRIVATE_UMASK:
         raise LiveUnavailable(
             f"{path} can be opened by other users (mode {stat.S_IMODE(found.st_mode):o}); "
             "not using it"

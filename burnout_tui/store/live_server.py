@@ -161,7 +161,7 @@ class LiveServer:
         return listener
 
     def _remove_socket(self) -> None:
-        assert self.path is not None
+        assert self.path is not None, "only a server that bound a socket removes one"
         try:
             found = os.lstat(self.path)
         except FileNotFoundError:
@@ -170,7 +170,7 @@ class LiveServer:
             self.path.unlink(missing_ok=True)
 
     def _accept(self) -> None:
-        assert self._listener is not None
+        assert self._listener is not None, "the accept thread starts after the bind"
         with selectors.DefaultSelector() as selector:
             selector.register(self._listener, selectors.EVENT_READ)
             selector.register(self._wake_read, selectors.EVENT_READ)

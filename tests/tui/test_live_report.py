@@ -19,7 +19,7 @@ import pytest
 
 from burnout_tui.store.live_protocol import socket_path
 from burnout_tui.store.writer import FLUSH_LOG_ENV
-from tests.integration.test_cli import run_cli
+from tests.command_line import run_cli
 from tests.tui.test_signals import acknowledged, monitor
 from tests.tui.tmux import Tmux, alive, pid_of, wait_until
 
@@ -39,6 +39,30 @@ def start(tmux: Tmux, db: Path, log: Path) -> int:
     tmux.wait_for(lambda screen: "face:" in screen, "the monitor")
     wait_until(lambda: len(acknowledged(log)) >= 1, "the first flush")
     return pid_of(str(db))
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (the monitor's capture process among them)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def kill_monitor(pid: int) -> None:
+    """SIGKILL the whole monitor, UI and capture process, as a power cut would: the capture
+    process is stopped first so it cannot react to the UI's death by closing the session."""
+    capture = children(pid)
+    for child in capture:
+        os.kill(child, signal.SIGSTOP)
+    os.kill(pid, signal.SIGKILL)
+    for child in capture:
+        os.kill(child, signal.SIGKILL)
 
 
 def frame_count(db: Path) -> tuple[int, str]:
@@ -73,7 +97,7 @@ def test_reports_read_the_database_while_the_monitor_records(tmux: Tmux, tmp_pat
     assert json.loads(live.stdout) == json.loads(before.stdout)
     assert LIVE_NOTE in live.stderr
 
-    os.kill(pid, signal.SIGKILL)
+    kill_monitor(pid)
     wait_until(lambda: not alive(pid), "the monitor to die")
     assert socket_path(db).exists(), "SIGKILL leaves the socket behind"
     after_kill, said = frame_count(db)

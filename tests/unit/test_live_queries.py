@@ -26,7 +26,7 @@ from burnout_tui.store.keys import KEY_ENV
 from burnout_tui.store.live_client import LiveQueryError, LiveUnavailable
 from burnout_tui.store.live_protocol import LENGTH, LiveProtocolError, socket_path
 from burnout_tui.store.live_server import LiveServer
-from tests.integration.test_cli import assert_one_line_error, run_cli
+from tests.command_line import assert_one_line_error, run_cli
 from tests.unit.test_capture import wait_until
 from tests.unit.test_store import make_row, new_session
 
