@@ -189,12 +189,13 @@ class MonitorScreen(SessionScreen):
             "   ",
             format_normalized(None if face is None else face.normalized_score),
         )
-        self.query_one("#burnout-line", Static).update(line)
+        self.query_one("#burnout-line", Static).update(line, layout=False)
         fatigue = series.fatigue
         self.query_one("#fatigue-line", Static).update(
             format_fatigue(
                 None if face is None else face.fatigue, fatigue.yawns, fatigue.looking_away_share
-            )
+            ),
+            layout=False,
         )
         self.query_one("#burnout-panel").border_subtitle = format_forecast(
             series.forecast_percent(None if face is None else face.forecast),
@@ -213,7 +214,7 @@ class MonitorScreen(SessionScreen):
         state_line = state_content(status, self.capture.user, recording(self.capture))
         if state_line != self._last_state_line:
             self._last_state_line = state_line
-            self.query_one("#state-line", Static).update(state_line)
+            self.query_one("#state-line", Static).update(state_line, layout=False)
             self.query_one("#state-line").set_class(
                 status.state in (WorkerState.RECONNECTING, WorkerState.FAILED), "-alert"
             )
@@ -229,7 +230,7 @@ class MonitorScreen(SessionScreen):
         )
         if stats != self._last_stats:
             self._last_stats = stats
-            self.query_one("#stats-line", Static).update(stats)
+            self.query_one("#stats-line", Static).update(stats, layout=False)
 
     def action_toggle_pause(self) -> None:
         paused = self.capture.toggle_pause()

@@ -183,7 +183,7 @@ class PeopleScreen(SessionScreen):
         state_line = state_content(status, self.capture.user, recording(self.capture))
         if state_line != self._last_state_line:
             self._last_state_line = state_line
-            self.query_one("#state-line", Static).update(state_line)
+            self.query_one("#state-line", Static).update(state_line, layout=False)
             self.query_one("#state-line").set_class(
                 status.state in (WorkerState.RECONNECTING, WorkerState.FAILED), "-alert"
             )
@@ -199,7 +199,7 @@ class PeopleScreen(SessionScreen):
         )
         if stats != self._last_stats:
             self._last_stats = stats
-            self.query_one("#stats-line", Static).update(stats)
+            self.query_one("#stats-line", Static).update(stats, layout=False)
 
     @property
     def selected(self) -> PersonPanel | None:

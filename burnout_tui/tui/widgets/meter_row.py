@@ -42,9 +42,9 @@ class MeterRow(Widget):
         """Rows that show whichever emotions lead change their name, not their scale."""
         if label != self._label:
             self._label = label
-            self.query_one(".meter-label", Label).update(label)
+            self.query_one(".meter-label", Label).update(label, layout=False)
 
     def show(self, history: list[float], current: float | None) -> None:
         """Draw a new history; the list must be a fresh one so the reactive sees a change."""
         self.query_one(FixedSparkline).data = history
-        self.query_one(".meter-value", Label).update(self._format(current))
+        self.query_one(".meter-value", Label).update(self._format(current), layout=False)

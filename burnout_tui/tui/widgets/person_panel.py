@@ -111,7 +111,9 @@ class PersonPanel(Widget, can_focus=True):
 
     def show(self, series: LiveSeries, present: bool, levels: LevelsConfig) -> None:
         """Redraw from the person's series; every history handed on is a fresh list."""
-        self.query_one(".person-state", Static).update(state_line(series, present, levels))
+        self.query_one(".person-state", Static).update(
+            state_line(series, present, levels), layout=False
+        )
         self.query_one(".person-burnout", MeterRow).show(
             series.burnout_history(), series.rolling_percent
         )
