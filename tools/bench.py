@@ -241,8 +241,8 @@ def analyze_table(video: Path, config: Config) -> Table:
         no_mesh = Path(tmp) / "no-mesh.toml"
         no_mesh.write_text("[mesh]\nenabled = false\n")
         runs = {
-            "face mesh off": no_mesh,
-            f"default (full MTCNN every {config.detection.detect_every} frames)": None,
+            f"face mesh off (full MTCNN every {config.detection.detect_every} frames)": no_mesh,
+            "default (mesh-guided tracking)": None,
             "full MTCNN every frame": every_frame,
         }
         reports = {label: run_analyze_subprocess(video, path) for label, path in runs.items()}
