@@ -25,7 +25,6 @@ from burnout_tui.runtime.worker_status import WorkerState, WorkerStatus
 from burnout_tui.scoring import level
 from burnout_tui.surveys import InstrumentError, available_instruments
 from burnout_tui.tui.formatting import (
-    BRIEF_NOTICE_S,
     NO_VALUE,
     face_text,
     format_clock,
@@ -233,9 +232,12 @@ class MonitorScreen(SessionScreen):
             self.query_one("#stats-line", Static).update(stats, layout=False)
 
     def action_toggle_pause(self) -> None:
-        paused = self.capture.toggle_pause()
-        self.refresh_live()
-        self.notify("paused" if paused else "resumed", timeout=BRIEF_NOTICE_S)
+        """Only the state line is redrawn for the key: the charts wait for the next tick, and
+        no toast is shown (the state line already says PAUSED or RUNNING), so the frame the
+        key causes is one line of output rather than a full redraw with a layout pass
+        (docs/performance.md, "Key presses")."""
+        self.capture.toggle_pause()
+        self._draw_status(self.capture.status())
 
     def action_marker(self) -> None:
         self.ask_for_marker()

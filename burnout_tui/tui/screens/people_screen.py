@@ -266,10 +266,10 @@ class PeopleScreen(SessionScreen):
             markup=False,
         )
 
-    async def action_toggle_pause(self) -> None:
-        paused = self.capture.toggle_pause()
-        await self.refresh_live()
-        self.notify("paused" if paused else "resumed", timeout=BRIEF_NOTICE_S)
+    def action_toggle_pause(self) -> None:
+        """As on the single-person screen: only the state line is redrawn for the key."""
+        self.capture.toggle_pause()
+        self._draw_status(self.capture.status())
 
     def action_marker(self) -> None:
         self.ask_for_marker()
