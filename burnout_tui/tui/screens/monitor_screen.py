@@ -51,6 +51,11 @@ grows on taller terminals."""
 TICK_S = 1 / 15
 """How often the ring buffer is drained: smooth to the eye, a few ms of work per second."""
 
+CHART_TICKS = 3
+"""While results keep coming, the charts are redrawn at most every third tick (5 times a
+second) and the state and stats lines every tick: a chart redraw is most of a tick's
+rendering, and a key press that lands during one waits for it (docs/performance.md)."""
+
 STATE_STYLES: dict[WorkerState, str] = {
     WorkerState.STARTING: "$text-warning",
     WorkerState.RUNNING: "$text-success",
@@ -130,6 +135,8 @@ class MonitorScreen(SessionScreen):
         self._last_state: WorkerState | None = None
         self._last_state_line: Content | None = None
         self._last_stats = ""
+        self._charts_stale = False
+        self._ticks_since_charts = CHART_TICKS
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -163,10 +170,15 @@ class MonitorScreen(SessionScreen):
             self.series.reset(status.session_id)
             self._draw_series()
         if self.series.extend(results):
+            self._charts_stale = True
+        self._ticks_since_charts += 1
+        if self._charts_stale and self._ticks_since_charts >= CHART_TICKS:
             self._draw_series()
         self._draw_status(status)
 
     def _draw_series(self) -> None:
+        self._charts_stale = False
+        self._ticks_since_charts = 0
         series = self.series
         face = series.current_face
         self.query_one(EmotionPanel).show(
