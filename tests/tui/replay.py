@@ -149,6 +149,10 @@ class ReplayCapture:
             store_cursor(self._con), self.user_id, "replay", json.dumps(self.config.to_dict())
         )
 
+    def feed(self, results: Sequence[FrameResult]) -> None:
+        """More frames for the next drain, as the worker publishes them."""
+        self._pending += results
+
     def drain(self) -> list[FrameResult]:
         drained, self._pending = self._pending, []
         return drained
@@ -258,10 +262,6 @@ class MultiReplayCapture(ReplayCapture):
         self._names = dict(TRACK_NAMES)
         self.recording = recording
         self.renames: list[tuple[int, str]] = []
-
-    def feed(self, results: Sequence[FrameResult]) -> None:
-        """More frames for the next drain, as the worker publishes them."""
-        self._pending += results
 
     def track_names(self) -> dict[int, str]:
         return dict(self._names)

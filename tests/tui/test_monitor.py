@@ -19,7 +19,7 @@ from burnout_tui.tui.app import MonitorApp
 from burnout_tui.tui.screens.finalising_screen import FinalisingScreen
 from burnout_tui.tui.screens.history_screen import HistoryScreen
 from burnout_tui.tui.screens.marker_modal import MarkerModal
-from burnout_tui.tui.screens.monitor_screen import MonitorScreen
+from burnout_tui.tui.screens.monitor_screen import CHART_TICKS, MonitorScreen
 from burnout_tui.tui.state.live_series import HISTORY_FRAMES, LiveSeries
 from burnout_tui.tui.widgets import FixedSparkline, MeterRow
 from tests.tui.pilot import run_async, settle
@@ -140,6 +140,36 @@ async def test_space_pauses_and_resumes(
         await pilot.press("space")
         assert not capture.paused
         assert "RUNNING" in text_of(app, "#state-line")
+
+
+@run_async
+async def test_streaming_results_redraw_the_charts_every_third_tick(
+    config: Config, con: duckdb.DuckDBPyConnection, results: list[FrameResult]
+) -> None:
+    """While results stream the charts lag by at most CHART_TICKS - 1 ticks, the state and
+    stats lines never, and nothing drained is lost from the charts."""
+    capture = ReplayCapture(config, con, results=results[:10])
+    app = make_app(capture, con)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, MonitorScreen)
+        chart = screen.query_one("#emotion-happy", MeterRow).query_one(FixedSparkline)
+        screen.refresh_live()
+        shown = len(chart.data or [])
+        drawn = []
+        for frame in results[10 : 10 + 3 * CHART_TICKS]:
+            capture.feed([frame])
+            screen.refresh_live()
+            drawn.append(len(chart.data or []))
+        redraws = [
+            now for before, now in zip([shown, *drawn], drawn, strict=False) if now != before
+        ]
+        assert 0 < len(redraws) <= len(drawn) // CHART_TICKS + 1
+        for _ in range(CHART_TICKS):
+            screen.refresh_live()
+        face_frames = [r for r in results[: 10 + 3 * CHART_TICKS] if r.primary is not None]
+        assert len(chart.data or []) == min(len(face_frames), HISTORY_FRAMES)
 
 
 @run_async

@@ -8,7 +8,6 @@ bounded amount of work per tick and keys stay responsive.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -16,18 +15,15 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.events import Resize
-from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Header, Static
 
 from burnout_tui import EMOTIONS
 from burnout_tui.config import PERCENT_MAX, Config
-from burnout_tui.runtime.worker_status import WorkerState, WorkerStatus
+from burnout_tui.runtime.worker_status import WorkerState
 from burnout_tui.scoring import level
 from burnout_tui.surveys import InstrumentError, available_instruments
 from burnout_tui.tui.formatting import (
-    NO_VALUE,
     face_text,
-    format_clock,
     format_fatigue,
     format_forecast,
     format_normalized,
@@ -37,7 +33,7 @@ from burnout_tui.tui.formatting import (
 from burnout_tui.tui.screens.history_screen import HistoryScreen
 from burnout_tui.tui.screens.session_actions import SessionScreen
 from burnout_tui.tui.screens.survey_screen import InstrumentPicker
-from burnout_tui.tui.state.capture_protocol import Capture, forecaster_label, recording
+from burnout_tui.tui.state.capture_protocol import Capture, forecaster_label
 from burnout_tui.tui.state.live_series import LiveSeries
 from burnout_tui.tui.state.store_access import StoreAccess
 from burnout_tui.tui.widgets import EmotionPanel, FixedSparkline
@@ -55,51 +51,6 @@ CHART_TICKS = 3
 """While results keep coming, the charts are redrawn at most every third tick (5 times a
 second) and the state and stats lines every tick: a chart redraw is most of a tick's
 rendering, and a key press that lands during one waits for it (docs/performance.md)."""
-
-STATE_STYLES: dict[WorkerState, str] = {
-    WorkerState.STARTING: "$text-warning",
-    WorkerState.RUNNING: "$text-success",
-    WorkerState.PAUSED: "$text-warning",
-    WorkerState.RECONNECTING: "bold $text-warning",
-    WorkerState.ENDED: "dim",
-    WorkerState.FAILED: "bold $text-error",
-    WorkerState.STOPPED: "dim",
-}
-
-ALERT_SEVERITY: dict[WorkerState, SeverityLevel] = {
-    WorkerState.RECONNECTING: "warning",
-    WorkerState.ENDED: "information",
-    WorkerState.FAILED: "error",
-}
-"""States announced with a notification when entered: the state line is one line and may
-cut a long message, a notification shows all of it."""
-
-RECORDING_STYLE = "bold $text-error"
-"""The recording mark is loud on purpose: the file holds faces, which nothing else keeps."""
-
-STATE_HINTS: dict[WorkerState, str] = {
-    WorkerState.PAUSED: "space resumes",
-    WorkerState.ENDED: "q saves and quits",
-    WorkerState.FAILED: "q quits; nothing more will be recorded",
-}
-
-
-def state_content(status: WorkerStatus, user: str, recording_to: Path | None = None) -> Content:
-    """State word, the worker's message when it adds something, then who and what is watched,
-    and last where the video is being recorded to, while it is."""
-    parts: list[Content | str] = [
-        Content.styled(status.state.value.upper(), STATE_STYLES[status.state])
-    ]
-    if status.message and status.message != status.state.value:
-        parts += ["  ", status.message]
-    hint = STATE_HINTS.get(status.state)
-    if hint:
-        parts += ["  ", Content.styled(f"({hint})", "dim")]
-    session = NO_VALUE if status.session_id is None else str(status.session_id)
-    parts += ["  ·  session ", session, " · user ", user, " · source ", status.source]
-    if recording_to is not None:
-        parts += ["  ", Content.styled(f"● REC {recording_to}", RECORDING_STYLE)]
-    return Content.assemble(*parts)
 
 
 class MonitorScreen(SessionScreen):
@@ -166,13 +117,13 @@ class MonitorScreen(SessionScreen):
         """One tick: drain the ring buffer, then redraw only what new results changed."""
         results = self.capture.drain()
         status = self.capture.status()
-        if status.session_id != self.series.session_id:
+        new_session = status.session_id != self.series.session_id
+        if new_session:
             self.series.reset(status.session_id)
-            self._draw_series()
-        if self.series.extend(results):
+        if self.series.extend(results) or new_session:
             self._charts_stale = True
         self._ticks_since_charts += 1
-        if self._charts_stale and self._ticks_since_charts >= CHART_TICKS:
+        if self._charts_stale and (new_session or self._ticks_since_charts >= CHART_TICKS):
             self._draw_series()
         self._draw_status(status)
 
@@ -213,35 +164,8 @@ class MonitorScreen(SessionScreen):
             forecaster_label(self.capture),
         )
 
-    def _draw_status(self, status: WorkerStatus) -> None:
-        """Redraws the two status lines only when their text changes, as most ticks it does not."""
-        if status.state is not self._last_state:
-            self._last_state = status.state
-            severity = ALERT_SEVERITY.get(status.state)
-            if severity is not None and status.message:
-                self.notify(
-                    status.message, title=status.state.value, severity=severity, markup=False
-                )
-        state_line = state_content(status, self.capture.user, recording(self.capture))
-        if state_line != self._last_state_line:
-            self._last_state_line = state_line
-            self.query_one("#state-line", Static).update(state_line, layout=False)
-            self.query_one("#state-line").set_class(
-                status.state in (WorkerState.RECONNECTING, WorkerState.FAILED), "-alert"
-            )
-        started = status.session_started
-        elapsed = None if started is None else self.clock() - started
-        stats = "  ·  ".join(
-            (
-                face_text(self.series.faces_now, self.series.face_frames),
-                f"{status.processing_fps:.1f} frames/s",
-                f"dropped {status.dropped}",
-                f"session {format_clock(elapsed)}",
-            )
-        )
-        if stats != self._last_stats:
-            self._last_stats = stats
-            self.query_one("#stats-line", Static).update(stats, layout=False)
+    def faces_text(self) -> str:
+        return face_text(self.series.faces_now, self.series.face_frames)
 
     def action_toggle_pause(self) -> None:
         """Only the state line is redrawn for the key: the charts wait for the next tick, and

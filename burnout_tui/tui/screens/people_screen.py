@@ -22,18 +22,17 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Static
 
 from burnout_tui.config import Config
-from burnout_tui.runtime.worker_status import WorkerState, WorkerStatus
-from burnout_tui.tui.formatting import BRIEF_NOTICE_S, format_clock
+from burnout_tui.runtime.worker_status import WorkerState
+from burnout_tui.tui.formatting import BRIEF_NOTICE_S
 from burnout_tui.tui.screens.error_modal import DATABASE_ERRORS, StoreFailed
 from burnout_tui.tui.screens.history_screen import HistoryScreen
-from burnout_tui.tui.screens.monitor_screen import ALERT_SEVERITY, TICK_S, state_content
+from burnout_tui.tui.screens.monitor_screen import TICK_S
 from burnout_tui.tui.screens.person_screen import PersonScreen
 from burnout_tui.tui.screens.rename_modal import RenameModal
 from burnout_tui.tui.screens.session_actions import SessionScreen
 from burnout_tui.tui.state.capture_protocol import (
     Capture,
     can_rename,
-    recording,
     rename_track,
     track_names,
 )
@@ -171,35 +170,8 @@ class PeopleScreen(SessionScreen):
         for track, panel in shown.items():
             panel.show(self.people.series(track), track in in_view, self.config.levels)
 
-    def _draw_status(self, status: WorkerStatus) -> None:
-        """Redraws the two status lines only when their text changes, as most ticks it does not."""
-        if status.state is not self._last_state:
-            self._last_state = status.state
-            severity = ALERT_SEVERITY.get(status.state)
-            if severity is not None and status.message:
-                self.notify(
-                    status.message, title=status.state.value, severity=severity, markup=False
-                )
-        state_line = state_content(status, self.capture.user, recording(self.capture))
-        if state_line != self._last_state_line:
-            self._last_state_line = state_line
-            self.query_one("#state-line", Static).update(state_line, layout=False)
-            self.query_one("#state-line").set_class(
-                status.state in (WorkerState.RECONNECTING, WorkerState.FAILED), "-alert"
-            )
-        started = status.session_started
-        elapsed = None if started is None else self.clock() - started
-        stats = "  ·  ".join(
-            (
-                people_text(len(self.people.tracks), len(self.people.in_view)),
-                f"{status.processing_fps:.1f} frames/s",
-                f"dropped {status.dropped}",
-                f"session {format_clock(elapsed)}",
-            )
-        )
-        if stats != self._last_stats:
-            self._last_stats = stats
-            self.query_one("#stats-line", Static).update(stats, layout=False)
+    def faces_text(self) -> str:
+        return people_text(len(self.people.tracks), len(self.people.in_view))
 
     @property
     def selected(self) -> PersonPanel | None:
