@@ -188,12 +188,13 @@ class DetectionConfig:
     )
     detect_every: int = setting(
         5,
-        "Without the face mesh (or on frames it skips), run the full detector every "
-        "this many frames; in between only R-Net and O-Net refine the last face, which "
-        "is several times cheaper. 5: a new or lost face is found again within a sixth "
-        "of a second at 30 frames/s. With the mesh, a followed face's next box comes "
-        "from its mesh and full detection runs only to find faces. Set to 1 to detect "
-        "on every frame (the mesh then never guides).",
+        "One person without the face mesh (or with mesh.every > 1): run the full "
+        "detector every this many frames; in between only R-Net and O-Net refine the "
+        "last face, which is several times cheaper. 5: a lost face is found again "
+        "within a sixth of a second at 30 frames/s. With the mesh, a followed face's "
+        "next box comes from its mesh and full detection runs only to find the face; "
+        "with --multi-user, redetect_s sets the cadence. Set to 1 to detect on every "
+        "frame, in either mode (the mesh then never guides).",
     )
     max_side: int = setting(
         640,
@@ -206,10 +207,12 @@ class DetectionConfig:
     )
     redetect_s: float = setting(
         1.0,
-        "With --multi-user and the face mesh on, seconds between full detections that "
-        "look for people who just arrived, while the faces already followed are tracked "
-        "by their mesh. 1.0: someone sitting down is scored within a second, and a "
-        "full detection (the costliest step) runs on one frame in 30 at 30 frames/s.",
+        "With --multi-user, seconds between full detections that look for people who "
+        "just arrived, while the faces already followed are refined by R-Net and O-Net "
+        "(or followed by their mesh, see mesh_guided_multi_user); a face refinement "
+        "loses triggers a full detection on the next frame. 1.0: someone sitting down "
+        "is scored within a second, and a full detection (the costliest step) runs on "
+        "one frame in 30 at 30 frames/s (docs/tracking.md).",
     )
 
     mesh_guided_multi_user: bool = setting(

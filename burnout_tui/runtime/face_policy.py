@@ -8,10 +8,12 @@ to find faces: at the start, after the mesh loses a face (presence below
 `detection.redetect_s` seconds of frame time for newcomers. The pipeline reports each
 frame's meshes back through `observe` once the stages have run.
 
-Without the mesh (or on frames its schedule skips) the older schedule holds: full MTCNN
-every `detect_every` frames, and in between R-Net and O-Net refine the faces of the last
-frame (`FaceDetector.refine`). `detect_every = 1` means full detection on every frame,
-mesh or not. docs/tracking.md compares both schedules with full detection on every frame.
+Without the mesh (or on frames its schedule skips), and in `--multi-user` unless
+`detection.mesh_guided_multi_user` is on, R-Net and O-Net refine the faces of the last
+frame (`FaceDetector.refine`) and full MTCNN runs every `detect_every` frames for one
+person, every `redetect_s` seconds for several. `detect_every = 1` means full detection on
+every frame, in either mode, mesh or not. docs/tracking.md compares both schedules with
+full detection on every frame.
 
 - `LargestFace` (single-user): the largest face, always under `PRIMARY_TRACK`. A lost
   face triggers a full detection on the very next frame.
@@ -162,8 +164,8 @@ class TrackedFaces:
 
     Followed faces come from their last mesh; tracks seen in the last frame without one
     are refined where their velocity says they are now (`Track.predicted`). Newcomers are
-    looked for every `redetect_s` seconds of frame time with the mesh, every
-    `detect_every` frames without it.
+    looked for by a full detection every `redetect_s` seconds of frame time, with or
+    without mesh guidance, and on the frame after a face was lost.
     """
 
     def __init__(
@@ -181,7 +183,7 @@ class TrackedFaces:
 
     def reset(self) -> None:
         self.tracker = TrackerState()
-        self._since_full = 0
+        self._refine_lost = False
         self._last_ts: float | None = None
         self._last_full_ts: float | None = None
         self._guided: dict[int, Face] = {}
@@ -214,14 +216,21 @@ class TrackedFaces:
         followed = self._follow(image, ts)
         if followed is not None:
             return followed, False
-        every = self.settings.detect_every
         visible = [] if self._last_ts is None else self.tracker.visible_at(self._last_ts)
-        if self.guide is None and visible and self._since_full < every:
+        every_frame = self.settings.detect_every <= 1
+        if (
+            self.guide is None
+            and visible
+            and not every_frame
+            and not self._refine_lost
+            and not self._redetect_due(ts)
+        ):
             refined = self.detector.refine(image, [track.predicted(ts) for track in visible])
-            self._since_full = every if len(refined) < len(visible) else self._since_full + 1
+            # A face refinement lost is looked for again by a full detection next frame.
+            self._refine_lost = len(refined) < len(visible)
             if refined:
                 return refined, False
-        self._since_full = 1
+        self._refine_lost = False
         self._last_full_ts = ts
         return self.detector.detect(image), True
 

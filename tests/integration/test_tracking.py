@@ -214,7 +214,7 @@ def test_assign_is_pure_and_numbers_new_faces_in_order(clip_detections: Detectio
 
 
 def test_crowd_keeps_ids_with_scheduled_detection(shared_data: Path) -> None:
-    """As `analyze --multi-user` runs it: full MTCNN only every `detect_every` frames.
+    """As `analyze --multi-user` runs it: full MTCNN only every `redetect_s` seconds.
 
     The woman crossing in front moves about two face widths between full clip_detections; the
     constant-velocity prediction is what keeps her one person (10 switches without it).
