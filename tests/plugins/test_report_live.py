@@ -18,7 +18,7 @@ from burnout_tui.runtime.capture import CaptureWorker
 from burnout_tui.sources import parse_source
 from burnout_tui.store import live_client, open_database
 from tests.command_line import run_cli
-from tests.unit.test_capture import wait_until
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,8 @@ from burnout_tui.store.live_protocol import socket_path
 from burnout_tui.store.writer import FLUSH_LOG_ENV
 from tests.command_line import run_cli
 from tests.tui.test_signals import acknowledged, monitor
-from tests.tui.tmux import Tmux, alive, pid_of, wait_until
+from tests.tui.tmux import Tmux, alive, pid_of
+from tests.waiting import wait_until
 
 pytestmark = [
     pytest.mark.slow,

@@ -27,7 +27,8 @@ import pytest
 
 from burnout_tui.store import StoreError, open_database
 from burnout_tui.store.writer import FLUSH_LOG_ENV
-from tests.tui.tmux import Tmux, alive, pid_of, wait_until
+from tests.tui.tmux import Tmux, alive, pid_of
+from tests.waiting import wait_until
 
 pytestmark = [
     pytest.mark.slow,

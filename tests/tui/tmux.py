@@ -69,19 +69,6 @@ class Tmux:
         )
 
 
-def wait_until(
-    predicate: Callable[[], bool],
-    what: str,
-    timeout_s: float = SCREEN_TIMEOUT_S,
-    poll_s: float = POLL_S,
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(poll_s)
-
-
 def pid_of(marker: str) -> int:
     """The one live `python -m burnout_tui.cli` process with `marker` (e.g. its --db path)
     among its arguments."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -17,17 +16,7 @@ from burnout_tui.runtime.capture import CaptureWorker
 from burnout_tui.runtime.worker_status import WorkerState
 from burnout_tui.sources import Frame, SourceError, SourceSpec, parse_source
 from burnout_tui.sources.demo import DemoSource
-
-WAIT_S = 60.0
-
-
-def wait_until(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.waiting import wait_until
 
 
 class DroppingCamera:

@@ -27,8 +27,8 @@ from burnout_tui.store.live_client import LiveQueryError, LiveUnavailable
 from burnout_tui.store.live_protocol import LENGTH, LiveProtocolError, socket_path
 from burnout_tui.store.live_server import LiveServer
 from tests.command_line import assert_one_line_error, run_cli
-from tests.unit.test_capture import wait_until
 from tests.unit.test_store import make_row, new_session
+from tests.waiting import wait_until
 
 LIVE_NOTE = "is being recorded by a running monitor"
 LATE_FAILURE_ROW = 1_000_000

@@ -27,7 +27,7 @@ from burnout_tui.sources import Frame, parse_source
 from burnout_tui.sources import demo as demo_module
 from burnout_tui.sources.demo import DEMO_FPS, DemoSource
 from burnout_tui.sources.video import VideoSource
-from tests.unit.test_capture import wait_until
+from tests.waiting import wait_until
 
 RATE_TOLERANCE = 0.10
 """The issue's bound: the analysed rate within ±10 % of `--rate`."""

@@ -7,8 +7,6 @@ error, and closes a session it cannot finish `interrupted` rather than leaving i
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import fields, replace
 
 import duckdb
@@ -33,19 +31,10 @@ from burnout_tui.sources import Frame, SourceSpec, parse_source
 from burnout_tui.sources.demo import DemoSource
 from burnout_tui.store import StoreError
 from burnout_tui.store.writer import FrameWriter
+from tests.waiting import wait_until
 
-WAIT_S = 60.0
 SOURCE_STEP = 3
 """The stand-in file's frame numbers advance by this, as if its decoder skipped frames."""
-
-
-def wait_until(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class SkippingFile:
