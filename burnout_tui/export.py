@@ -46,6 +46,7 @@ from burnout_tui.store.connect import IN_MEMORY, attach_store, seal
 from burnout_tui.store.database import connect_file, first_line, migrate
 from burnout_tui.store.file_kind import inspect_store_file
 from burnout_tui.store.keys import database_key
+from burnout_tui.store.track_tables import TRACK_TABLES
 
 PARQUET_SUFFIX = ".parquet"
 PARTIAL_SUFFIX = ".partial"
@@ -62,6 +63,20 @@ class ExportedTable:
     partitions: tuple[str, ...]
 
 
+def _track_table(table: str) -> ExportedTable:
+    """A per-face table, partitioned by the person each row belongs to (its track's, else
+    its session's, as `v_track_frames` says) and the session's date."""
+    return ExportedTable(
+        table,
+        'SELECT f.*, coalesce(tu.name, su.name) AS "user", CAST(s.started_at AS DATE) AS "date" '
+        f"FROM {table} AS f JOIN sessions AS s USING (session_id) "
+        "JOIN users AS su ON su.user_id = s.user_id "
+        "LEFT JOIN track_users AS t ON t.session_id = f.session_id AND t.track_id = f.track_id "
+        "LEFT JOIN users AS tu ON tu.user_id = t.user_id",
+        ("user", "date"),
+    )
+
+
 EXPORTED_TABLES: tuple[ExportedTable, ...] = (
     ExportedTable("users", 'SELECT *, name AS "user" FROM users', ("user",)),
     ExportedTable(
@@ -70,15 +85,7 @@ EXPORTED_TABLES: tuple[ExportedTable, ...] = (
         "FROM sessions AS s JOIN users AS u USING (user_id)",
         ("user", "date"),
     ),
-    ExportedTable(
-        "frames",
-        'SELECT f.*, coalesce(tu.name, su.name) AS "user", CAST(s.started_at AS DATE) AS "date" '
-        "FROM frames AS f JOIN sessions AS s USING (session_id) "
-        "JOIN users AS su ON su.user_id = s.user_id "
-        "LEFT JOIN track_users AS t ON t.session_id = f.session_id AND t.track_id = f.track_id "
-        "LEFT JOIN users AS tu ON tu.user_id = t.user_id",
-        ("user", "date"),
-    ),
+    *(_track_table(table) for table in TRACK_TABLES),
     ExportedTable(
         "markers",
         'SELECT m.*, u.name AS "user", CAST(s.started_at AS DATE) AS "date" '
@@ -107,7 +114,7 @@ EXPORTED_TABLES: tuple[ExportedTable, ...] = (
 )
 TABLE_NAMES: tuple[str, ...] = tuple(table.name for table in EXPORTED_TABLES)
 DROP_ORDER: tuple[str, ...] = (
-    "frames",
+    *TRACK_TABLES,
     "markers",
     "surveys",
     "track_users",
@@ -232,8 +239,8 @@ def open_parquet(pattern: str) -> duckdb.DuckDBPyConnection:
 
     `pattern` is the export folder or a glob inside it (`DIR/**/*.parquet`, or
     `DIR/**/user=ana/**/*.parquet` for one person). Each file belongs to the table named
-    by its nearest enclosing folder called `users`, `sessions`, `frames`, `markers`,
-    `surveys`, `track_users` or `calibrations`; other files are ignored. Each table
+    by its nearest enclosing folder named for a table (`TABLE_NAMES`: `users`,
+    `sessions`, `frames`, `markers`, …); other files are ignored. Each table
     becomes a view with the store's columns and types (a column missing from an older
     export reads as NULL), and a table with no files stays empty, so the `v_*` views and
     every report work as on the database. The connection is sealed to exactly these

@@ -43,7 +43,7 @@ from burnout_tui.runtime.recording import Recorder
 from burnout_tui.runtime.results import FrameResult
 from burnout_tui.runtime.worker_status import NoSessionError
 from burnout_tui.sources.frame import Frame
-from burnout_tui.store import FrameWriter, StoreError, frame_rows, repository
+from burnout_tui.store import FrameWriter, StoreError, repository, stored_rows
 from burnout_tui.store.recovery import interrupt_session
 from burnout_tui.store.repository import FinalStatus
 
@@ -226,7 +226,7 @@ class SessionRunner:
         if result.faces:
             with pipeline.clock.stage("store"):
                 try:
-                    self._writer.put_many(frame_rows(session_id, number, result.ts, result.faces))
+                    self._writer.put_many(stored_rows(session_id, number, result.ts, result.faces))
                 except StoreError as error:
                     self._write_error = error
                     raise

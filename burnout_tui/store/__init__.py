@@ -5,7 +5,7 @@ from __future__ import annotations
 from burnout_tui.store import repository
 from burnout_tui.store.connect import store_cursor
 from burnout_tui.store.database import StoreError, migrate, open_database, schema_version
-from burnout_tui.store.rows import FrameRow, frame_rows
+from burnout_tui.store.rows import FrameRow, stored_rows
 from burnout_tui.store.schema import (
     FATIGUE_COLUMNS,
     FEATURE_COLUMNS,
@@ -22,10 +22,10 @@ __all__ = [
     "FrameRow",
     "FrameWriter",
     "StoreError",
-    "frame_rows",
     "migrate",
     "open_database",
     "repository",
     "schema_version",
     "store_cursor",
+    "stored_rows",
 ]

@@ -41,6 +41,7 @@ from burnout_tui.store.database import (
 )
 from burnout_tui.store.file_kind import inspect_store_file
 from burnout_tui.store.keys import database_key
+from burnout_tui.store.track_tables import TRACK_TABLES
 
 
 class UnknownUserError(StoreError):
@@ -72,26 +73,28 @@ class Erasure:
     reowned: tuple[ReownedSession, ...]
 
 
-_FRAME_OWNER = (
-    "coalesce("
-    "(SELECT t.user_id FROM track_users AS t"
-    " WHERE t.session_id = frames.session_id AND t.track_id = frames.track_id),"
-    " (SELECT s.user_id FROM sessions AS s WHERE s.session_id = frames.session_id))"
-)
-"""The person a frame row belongs to, as `v_track_frames` names it."""
+def _track_owner(table: str) -> str:
+    """The person a per-face row of `table` belongs to, as `v_track_frames` names it."""
+    return (
+        "coalesce("
+        "(SELECT t.user_id FROM track_users AS t"
+        f" WHERE t.session_id = {table}.session_id AND t.track_id = {table}.track_id),"
+        f" (SELECT s.user_id FROM sessions AS s WHERE s.session_id = {table}.session_id))"
+    )
+
 
 _OWNED = "list_contains(CAST($owned AS INTEGER[]), session_id)"
 _DROPPED = "list_contains(CAST($dropped AS INTEGER[]), session_id)"
 
 _ROW_DELETIONS: tuple[tuple[str, str], ...] = (
-    ("frames", f"{_FRAME_OWNER} = $uid"),
+    *((table, f"{_track_owner(table)} = $uid") for table in TRACK_TABLES),
     ("markers", _OWNED),
     ("calibrations", f"user_id = $uid OR {_DROPPED}"),
     ("track_users", f"user_id = $uid OR {_DROPPED}"),
     ("surveys", "user_id = $uid"),
 )
-"""Each table and which of its rows are the person's. Frames come first, while the
-mappings and sessions that say whose they are still exist."""
+"""Each table and which of its rows are the person's. The per-face tables come first,
+while the mappings and sessions that say whose they are still exist."""
 
 _SESSION_DELETION = ("sessions", _DROPPED)
 """Deleted after the shared sessions are re-owned."""

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import duckdb
 
 from burnout_tui.store.database import StoreError
+from burnout_tui.store.track_tables import TRACK_TABLES
 
 FinalStatus = Literal["complete", "failed", "truncated"]
 FINAL_STATUSES: tuple[str, ...] = ("complete", "failed", "truncated")
@@ -77,13 +78,14 @@ def finish_session(
 
 
 def delete_session(con: duckdb.DuckDBPyConnection, session_id: int) -> None:
-    """Remove a session and its frames and markers atomically, e.g. after a failed
+    """Remove a session and its per-face rows and markers atomically, e.g. after a failed
     analysis, so nothing half-written can pass for a result. Surveys linked to it are
     kept and unlinked: they are answers a person gave, not derived data. Close the
     session's FrameWriter first, or rows it writes later will be orphans."""
     con.begin()
     try:
-        con.execute("DELETE FROM frames WHERE session_id = ?", [session_id])
+        for table in TRACK_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
         con.execute("DELETE FROM markers WHERE session_id = ?", [session_id])
         con.execute("DELETE FROM track_users WHERE session_id = ?", [session_id])
         con.execute("DELETE FROM calibrations WHERE session_id = ?", [session_id])

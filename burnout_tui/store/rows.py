@@ -1,4 +1,4 @@
-"""One row of the `frames` table, and how a scored face becomes one.
+"""One row of the `frames` table, and how a scored face becomes its rows.
 
 The store depends on the pipeline's results only through the small protocols below, so
 importing the store never loads the vision models.
@@ -7,14 +7,15 @@ importing the store never loads the vision models.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from burnout_tui.store.schema import FATIGUE_COLUMNS, FEATURE_COLUMNS, PROBABILITY_COLUMNS
+from burnout_tui.store.table_rows import TableRow
 
 
 class DetectedFace(Protocol):
@@ -59,6 +60,8 @@ class ScoredFace(Protocol):
 @dataclass(frozen=True, slots=True)
 class FrameRow:
     """Field names are the `frames` column names; the writer relies on that."""
+
+    TABLE: ClassVar[str] = "frames"
 
     session_id: int
     frame_index: int
@@ -159,8 +162,23 @@ def _null_if_nan(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def frame_rows(
+SideRows = Callable[[int, int, float, Any], Iterable[TableRow]]
+"""A per-face side table's rows for one face of one frame: (session id, frame index, ts,
+the pipeline's face result) → rows, usually none or one (a heart-rate estimate or a blink
+a stage completed on this frame)."""
+
+SIDE_ROWS: tuple[SideRows, ...] = ()
+"""Every side table's row builder; a stage that stores rows outside `frames` adds its
+function here (and its table to `track_tables.TRACK_TABLES`)."""
+
+
+def stored_rows(
     session_id: int, frame_index: int, ts: float, faces: Iterable[ScoredFace]
-) -> list[FrameRow]:
-    """One row per face of a frame: what `analyze` and the capture worker both store."""
-    return [FrameRow.from_result(session_id, frame_index, ts, face) for face in faces]
+) -> list[TableRow]:
+    """Everything a frame stores: its `frames` rows, then each side table's rows."""
+    rows: list[TableRow] = []
+    for face in faces:
+        rows.append(FrameRow.from_result(session_id, frame_index, ts, face))
+        for side_rows in SIDE_ROWS:
+            rows.extend(side_rows(session_id, frame_index, ts, face))
+    return rows

@@ -1,4 +1,4 @@
-"""FrameWriter: frame rows go into a queue, one background thread inserts them in batches.
+"""FrameWriter: rows go into a queue, one background thread inserts them in batches.
 
 Why a thread: an insert must never stall the frame loop. Why batches through Arrow: one
 Arrow table inserted with one `INSERT ... SELECT` is orders of magnitude faster than a
@@ -8,8 +8,12 @@ Sharing the connection: a DuckDBPyConnection must not be used by two threads at 
 but its cursors (`store_cursor(con)`) are independent connections to the same database and
 may run concurrently. The writer takes its own cursor at construction and is the only
 user of it; the caller keeps using `con` (or cursors of its own) for sessions and
-markers. Each batch is one INSERT statement, hence one transaction: other cursors see
-all of a batch or none of it.
+markers. Each batch is one transaction (one INSERT per table it holds rows of): other
+cursors see all of a batch or none of it, so a frame's side-table rows (`SIDE_ROWS`)
+never appear without its `frames` rows.
+
+Rows are any row class of `store/table_rows.py`: `FrameRow` for `frames`, and the side
+tables' rows; each table's Arrow schema comes from its row class.
 """
 
 from __future__ import annotations
@@ -18,10 +22,9 @@ import os
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import fields
 from types import TracebackType
-from typing import get_args, get_type_hints
 
 import duckdb
 import pyarrow as pa
@@ -31,6 +34,7 @@ from burnout_tui.file_modes import PRIVATE_FILE_MODE
 from burnout_tui.store.connect import store_cursor
 from burnout_tui.store.database import StoreError, first_line
 from burnout_tui.store.rows import FrameRow
+from burnout_tui.store.table_rows import TableRow, arrow_schema, rows_to_table
 
 DEFAULT_FLUSH_INTERVAL_S = StoreConfig().flush_interval_s
 
@@ -48,33 +52,15 @@ cannot read the database while the process holds it (DuckDB's lock), so this is 
 learns which rows the writer had acknowledged: each line is written only after its
 INSERT returned, i.e. committed, so every row it counts must survive the kill."""
 
-_BATCH_NAME = "frame_batch"
-_INSERT = f"INSERT INTO frames BY NAME SELECT * FROM {_BATCH_NAME}"
+_BATCH_NAME = "row_batch"
 
 
-def _arrow_schema() -> pa.Schema:
-    """INTEGER columns from int fields, DOUBLE from float ones, as in the frames table."""
-    hints = get_type_hints(FrameRow)
-    columns = []
-    for field in fields(FrameRow):
-        hint = hints[field.name]
-        kinds = get_args(hint) or (hint,)
-        columns.append(pa.field(field.name, pa.int32() if int in kinds else pa.float64()))
-    return pa.schema(columns)
-
-
-FRAME_SCHEMA = _arrow_schema()
-
-
-def rows_to_table(rows: list[FrameRow]) -> pa.Table:
-    columns = {name: [getattr(row, name) for row in rows] for name in FRAME_SCHEMA.names}
-    return pa.Table.from_pydict(columns, schema=FRAME_SCHEMA)
-
-
-def _checked(row: FrameRow) -> FrameRow:
+def _checked(row: TableRow) -> TableRow:
     """Reject a wrong value in the caller's thread, where the traceback points at the bug."""
-    if not isinstance(row, FrameRow):
-        raise TypeError(f"expected a FrameRow, got {type(row).__name__}")
+    try:
+        arrow_schema(type(row))
+    except TypeError as error:
+        raise TypeError(f"expected a table row such as FrameRow: {error}") from None
     return row
 
 
@@ -83,7 +69,7 @@ class _Stop:
 
 
 class FrameWriter:
-    """Writes FrameRows in the background; `close()` (or leaving `with`) writes the rest.
+    """Writes rows in the background; `close()` (or leaving `with`) writes the rest.
 
     A row waits at most `flush_interval_s` (plus the insert itself) before other cursors
     can read it. An error in the writer thread is raised as a StoreError by the first of
@@ -103,12 +89,15 @@ class FrameWriter:
         self._cursor = store_cursor(con)
         self._interval = flush_interval_s
         self._batch_rows = batch_rows
-        self._queue: queue.Queue[FrameRow | threading.Event | _Stop] = queue.Queue()
+        self._queue: queue.Queue[TableRow | threading.Event | _Stop] = queue.Queue()
         self._error: BaseException | None = None
         self._error_reported = False
         self._lock = threading.Lock()
         self._closed = False
         self.rows_written = 0
+        """`frames` rows committed so far (what a session's frame count is checked against)."""
+        self.rows_by_table: Counter[str] = Counter()
+        """Rows committed so far per table, side tables included."""
         log = os.environ.get(FLUSH_LOG_ENV)
         self._flush_log = (
             None
@@ -118,11 +107,11 @@ class FrameWriter:
         self._thread = threading.Thread(target=self._run, name="frame-writer", daemon=True)
         self._thread.start()
 
-    def put(self, row: FrameRow) -> None:
+    def put(self, row: TableRow) -> None:
         self._check_open()
         self._queue.put(_checked(row))
 
-    def put_many(self, rows: Iterable[FrameRow]) -> None:
+    def put_many(self, rows: Iterable[TableRow]) -> None:
         self._check_open()
         for row in rows:
             self._queue.put(_checked(row))
@@ -173,7 +162,7 @@ class FrameWriter:
             raise StoreError(f"writing frames failed: {first_line(error)}") from error
 
     def _run(self) -> None:
-        batch: list[FrameRow] = []
+        batch: list[TableRow] = []
         deadline = 0.0
         finished = False
         try:
@@ -184,7 +173,7 @@ class FrameWriter:
                 except queue.Empty:
                     batch = self._insert(batch)
                     continue
-                if isinstance(item, FrameRow):
+                if not isinstance(item, threading.Event | _Stop):
                     if not batch:
                         deadline = time.monotonic() + self._interval
                     batch.append(item)
@@ -208,15 +197,27 @@ class FrameWriter:
                 if not finished and self._error is None:
                     self._error = RuntimeError("the writer thread crashed (traceback above)")
 
-    def _insert(self, batch: list[FrameRow]) -> list[FrameRow]:
-        """Insert the batch in one statement; returns the new, empty batch."""
-        if batch:
-            self._cursor.register(_BATCH_NAME, rows_to_table(batch))
-            try:
-                self._cursor.execute(_INSERT)
-            finally:
-                self._cursor.unregister(_BATCH_NAME)
-            self.rows_written += len(batch)
-            if self._flush_log is not None:
-                os.write(self._flush_log, f"{self.rows_written}\n".encode())
+    def _insert(self, batch: list[TableRow]) -> list[TableRow]:
+        """Insert the batch in one transaction; returns the new, empty batch."""
+        if not batch:
+            return []
+        by_table: dict[str, list[TableRow]] = {}
+        for row in batch:
+            by_table.setdefault(row.TABLE, []).append(row)
+        self._cursor.begin()
+        try:
+            for table, rows in by_table.items():
+                self._cursor.register(_BATCH_NAME, rows_to_table(rows))
+                try:
+                    self._cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {_BATCH_NAME}")
+                finally:
+                    self._cursor.unregister(_BATCH_NAME)
+            self._cursor.commit()
+        except BaseException:
+            self._cursor.rollback()
+            raise
+        self.rows_by_table.update({table: len(rows) for table, rows in by_table.items()})
+        self.rows_written += len(by_table.get(FrameRow.TABLE, ()))
+        if self._flush_log is not None:
+            os.write(self._flush_log, f"{self.rows_written}\n".encode())
         return []
