@@ -196,6 +196,8 @@ def trusted_guides(
         face, last = guides.get(track.track_id), previous.get(track.track_id)
         if face is None or last is None or last.last_seen >= track.last_seen:
             continue
+        if face.score < MIN_GUIDING_PRESENCE:
+            continue
         # The last step, not the smoothed velocity: a face that just started moving fast
         # must not be followed by its mesh on the strength of older, slower steps.
         step = math.dist(_centre(last.face), _centre(track.face))
@@ -209,6 +211,16 @@ def trusted_guides(
         if other_id != track_id and box_iou(face.box, other.box) > MAX_GUIDED_OVERLAP
     }
     return {track_id: face for track_id, face in steady.items() if track_id not in crowded}
+
+
+MIN_GUIDING_PRESENCE = 0.9
+"""Smallest mesh presence at which a face is followed by that mesh into the next frame; a
+face whose mesh is less sure is refined instead. `mesh.min_presence` (0.5) decides whether
+a mesh's landmarks are used at all; a guide just above it is the one most likely to fall
+below it on the next frame, where the mesh stage drops the face for that frame. On the
+Hamilton group the seated faces' presence wavers between 0.5 and 1.0, and after a scene
+cut the last scene's mesh stays above 0.5 on whatever lies under its box (0.76-0.89 for
+three frames) (docs/tracking.md)."""
 
 
 class TrackedFaces:
