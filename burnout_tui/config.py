@@ -219,7 +219,7 @@ class DetectionConfig:
         True,
         "With --multi-user, follow each face by its last mesh, as in single-user mode, "
         "and refine by R-Net and O-Net only the faces whose mesh is ambiguous (new, "
-        "moving fast, overlapping another, or lost); full detection runs every "
+        "moving fast, overlapping another, unsure or lost); full detection runs every "
         "redetect_s seconds. true: on the shared crowd and Hamilton clips it keeps every "
         "identity that refinement keeps (0 switches on both truth sets) and runs faster, "
         "since the mesh runs anyway. false: refine every face (docs/tracking.md).",

@@ -3,8 +3,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from burnout_tui.config import TrackingConfig
-from burnout_tui.runtime.face_policy import MAX_GUIDED_OVERLAP, MAX_GUIDED_SHIFT, trusted_guides
+from burnout_tui.runtime.face_policy import (
+    MAX_GUIDED_OVERLAP,
+    MAX_GUIDED_SHIFT,
+    MIN_GUIDING_PRESENCE,
+    trusted_guides,
+)
 from burnout_tui.vision.face import KEYPOINT_NAMES, Face
 from burnout_tui.vision.tracking import Track, TrackerState, assign, box_iou, followed
 
@@ -47,6 +54,13 @@ def test_a_new_track_is_refined_until_it_has_a_step() -> None:
 
 def test_a_track_without_a_mesh_is_not_guided() -> None:
     assert trusted(moving(1, 0.0, 1.0), guides={}) == set()
+
+
+def test_a_mesh_unsure_of_its_face_does_not_guide() -> None:
+    """A mesh-derived face's score is the mesh's presence (`mesh_face.face_from_mesh`)."""
+    pair = moving(1, 0.0, 1.0)
+    unsure = replace(pair[1].face, score=MIN_GUIDING_PRESENCE - 0.05)
+    assert trusted(pair, guides={1: unsure}) == set()
 
 
 def test_two_overlapping_faces_are_both_refined() -> None:
