@@ -216,12 +216,13 @@ class DetectionConfig:
     )
 
     mesh_guided_multi_user: bool = setting(
-        False,
-        "With --multi-user, follow faces by their mesh too (full detection every "
-        "redetect_s seconds). false: on the shared crowd clip, following walking people "
-        "by mesh swapped 8-10 identities that full detection keeps apart (0 swaps), so "
-        "multi-user keeps the refine schedule until the tracker handles it "
-        "(docs/tracking.md).",
+        True,
+        "With --multi-user, follow each face by its last mesh, as in single-user mode, "
+        "and refine by R-Net and O-Net only the faces whose mesh is ambiguous (new, "
+        "moving fast, overlapping another, unsure or lost); full detection runs every "
+        "redetect_s seconds. true: on the shared crowd and Hamilton clips it keeps every "
+        "identity that refinement keeps (0 switches on both truth sets) and runs faster, "
+        "since the mesh runs anyway. false: refine every face (docs/tracking.md).",
     )
 
     def __post_init__(self) -> None:

@@ -478,6 +478,44 @@ def threads_table() -> Table:
     return table
 
 
+GUIDANCE_ROUNDS = 2
+"""Interleaved rounds of each multi-user schedule: one round each varies with the machine's
+other work by more than the difference being measured."""
+
+
+def guidance_table(data: Path) -> Table:
+    """`analyze --multi-user` on the crowd clip at native 1080p, faces between full
+    detections followed by their mesh (the default) or refined by R-Net and O-Net
+    (`detection.mesh_guided_multi_user`), rounds interleaved; medians and their ratio."""
+    runs: dict[bool, list[AnalyzeRun]] = {True: [], False: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        refine = Path(tmp) / "refine.toml"
+        refine.write_text("[detection]\nmesh_guided_multi_user = false\n")
+        for _ in range(GUIDANCE_ROUNDS):
+            for guided in (False, True):
+                path = None if guided else refine
+                runs[guided].append(
+                    run_analyze_subprocess(data / CROWD_CLIP, path, ("--multi-user",))
+                )
+    table = Table(
+        title=f"analyze --multi-user {Path(CROWD_CLIP).name} native, median of"
+        f" {GUIDANCE_ROUNDS} interleaved rounds"
+    )
+    for column in ("schedule", "frames/s", "rounds", "CPU (cores)", "peak RSS MB"):
+        table.add_column(column, justify="left" if column == "schedule" else "right")
+    fps = {guided: float(np.median([run.fps for run in runs[guided]])) for guided in runs}
+    for guided, label in ((False, "refine every face"), (True, "mesh-guided (default)")):
+        table.add_row(
+            label,
+            f"{fps[guided]:.1f}",
+            " / ".join(f"{run.fps:.1f}" for run in runs[guided]),
+            f"{np.median([run.cores for run in runs[guided]]):.2f}",
+            f"{max(run.rss_mb for run in runs[guided]):.0f}",
+        )
+    table.add_row("mesh-guided / refine", f"{fps[True] / fps[False]:.2f}", "", "", "")
+    return table
+
+
 def forecast_table() -> None:
     """The forecaster's evaluation, which prints its own tables."""
     forecast_eval.main([])
@@ -501,6 +539,7 @@ TABLES: dict[str, Callable[[Inputs], Table | None]] = {
     "fidelity": lambda given: fidelity_table(given.video, given.config),
     "multi": lambda given: multi_user_table(given.config, given.data),
     "identity": lambda given: identity_switch_table(given.config, given.data),
+    "guidance": lambda given: guidance_table(given.data),
     "record": lambda given: record_table(given.data),
     "forecast": lambda given: forecast_table(),
     "keypress": lambda given: keypress_table(given.video),

@@ -11,7 +11,8 @@ landmarks alone confuse two similar-sized heads that are close together.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -171,12 +172,40 @@ def assign(state: TrackerState, faces: list[Face], ts: float, config: TrackingCo
     track_ids = tuple(track_id for track_id in ids if track_id is not None)
     previous = {track.track_id: track for track in live}
     seen = tuple(
-        Track(track_id, face, ts, _velocity(previous.get(track_id), face, ts))
+        seen_at(previous.get(track_id), track_id, face, ts)
         for track_id, face in zip(track_ids, faces, strict=True)
     )
     kept = tuple(track for row, track in enumerate(live) if row not in matched_tracks)
     tracks = tuple(sorted((*seen, *kept), key=lambda track: track.track_id))
     return Assignment(TrackerState(tracks, next_id), track_ids, tuple(new_ids))
+
+
+def seen_at(track: Track | None, track_id: int, face: Face, ts: float) -> Track:
+    """Track `track_id` after seeing `face` at `ts`; `track` is how it stood before
+    (None for a new track)."""
+    return Track(track_id, face, ts, _velocity(track, face, ts))
+
+
+def followed(state: TrackerState, before: TrackerState, faces: Mapping[int, Face]) -> TrackerState:
+    """`state` with the face of each track in `faces` replaced by the one given, as if
+    `assign` had seen it there instead, at the same time; velocities are measured from
+    how each track stood in `before` (the state `assign` started from).
+
+    The multi-user policy assigns a mesh-followed face before the mesh has run on the
+    frame, under the box the last frame's mesh gave; once this frame's mesh has been
+    fitted, its box is where the face is, and the track must hold that one, or its
+    position and velocity lag a frame behind.
+    """
+    previous = {track.track_id: track for track in before.tracks}
+    tracks = tuple(
+        seen_at(
+            previous.get(track.track_id), track.track_id, faces[track.track_id], track.last_seen
+        )
+        if track.track_id in faces
+        else track
+        for track in state.tracks
+    )
+    return replace(state, tracks=tracks)
 
 
 def _centre(face: Face) -> tuple[float, float]:
@@ -205,5 +234,7 @@ __all__ = [
     "assign",
     "box_iou",
     "cost_matrix",
+    "followed",
     "keypoint_distance",
+    "seen_at",
 ]

@@ -89,7 +89,7 @@ def test_hand_over_mesh_detector_mesh_across_an_occlusion(shared_data: Path) -> 
 def test_multi_user_redetects_on_a_cadence_in_seconds(shared_data: Path, mesh_guided: bool) -> None:
     """The same frames stamped at 30 and at 10 frames/s: full detection follows the
     timestamps (every REDETECT_S seconds), not a count of frames, whether the faces in
-    between are followed by their mesh or refined by R-Net and O-Net (the default)."""
+    between are followed by their mesh (the default) or refined by R-Net and O-Net."""
     config = load_config()
     detection = replace(config.detection, redetect_s=REDETECT_S, mesh_guided_multi_user=mesh_guided)
     config = replace(config, detection=detection)

@@ -213,23 +213,61 @@ def test_assign_is_pure_and_numbers_new_faces_in_order(clip_detections: Detectio
     assert following.new_ids == ()
 
 
-def test_crowd_keeps_ids_with_scheduled_detection(shared_data: Path) -> None:
-    """As `analyze --multi-user` runs it: full MTCNN only every `redetect_s` seconds.
-
-    The woman crossing in front moves about two face widths between full clip_detections; the
-    constant-velocity prediction is what keeps her one person (10 switches without it).
-    """
+def scheduled_ids(video: Path, frames: range, mesh_guided: bool) -> list[list[tuple[int, Face]]]:
+    """(track id, face) per frame up to `frames.stop` from the multi-user pipeline as
+    `analyze --multi-user` runs it, with mesh guidance on (the default) or off; frames
+    before `frames.start` are read but not processed."""
     from burnout_tui.config import load_config
     from burnout_tui.runtime.pipeline import make_pipeline
 
-    source = open_source(parse_source(str(shared_data / CROWD_CLIP)))
-    pipeline = make_pipeline(load_config(), multi_user=True)
+    config = load_config()
+    assert config.detection.mesh_guided_multi_user, "mesh guidance is the multi-user default"
+    detection = replace(config.detection, mesh_guided_multi_user=mesh_guided)
+    pipeline = make_pipeline(replace(config, detection=detection), multi_user=True)
+    source = open_source(parse_source(str(video)))
     tracked: list[list[tuple[int, Face]]] = []
-    while (frame := source.read()) is not None and frame.index <= CROWD_FRAMES.stop:
+    while (frame := source.read()) is not None and frame.index <= frames.stop:
+        if frame.index < frames.start:
+            tracked.append([])
+            continue
         tracked.append([(face.track_id, face.face) for face in pipeline.process(frame).faces])
     source.close()
-    switches, _ = identity_switches(tracked, CROWD_FRAMES, CROWD_TRUTH, CROWD_RADIUS_PX)
-    assert switches <= CROWD_MAX_SWITCHES
+    return tracked
+
+
+SCHEDULES = pytest.mark.parametrize("mesh_guided", [True, False], ids=["mesh-guided", "refined"])
+
+
+@SCHEDULES
+def test_crowd_keeps_ids_with_scheduled_detection(shared_data: Path, mesh_guided: bool) -> None:
+    """As `analyze --multi-user` runs it: full MTCNN only every `redetect_s` seconds, the
+    faces in between followed by their mesh (the default) or refined by R-Net and O-Net.
+
+    The woman crossing in front moves about two face widths between full clip_detections; the
+    constant-velocity prediction is what keeps her one person (10 switches without it).
+    Followed by her mesh she got a new id at every full detection (10 switches) until a
+    face moving more than `MAX_GUIDED_SHIFT` a frame was refined instead.
+    """
+    tracked = scheduled_ids(shared_data / CROWD_CLIP, CROWD_FRAMES, mesh_guided)
+    switches, ids = identity_switches(tracked, CROWD_FRAMES, CROWD_TRUTH, CROWD_RADIUS_PX)
+    assert switches <= CROWD_MAX_SWITCHES, ids
+    assert all(len(person) == 1 for person in ids), ids
+
+
+GROUP_LEAD_IN = range(200, GROUP.stop)
+"""Frames run for the seated group: from before the cut to the four of them (frame 211),
+so their tracks start as `analyze` would start them."""
+
+
+@SCHEDULES
+def test_four_seated_people_keep_their_ids_with_scheduled_detection(
+    shared_data: Path, mesh_guided: bool
+) -> None:
+    tracked = scheduled_ids(shared_data / CLIP, GROUP_LEAD_IN, mesh_guided)
+    people = tuple({GROUP.start: point, GROUP.stop - 1: point} for point in GROUP_CENTRES)
+    switches, ids = identity_switches(tracked, GROUP, people)
+    assert switches == 0, ids
+    assert all(len(person) == 1 for person in ids), ids
 
 
 def test_prediction_moves_a_track_at_its_velocity() -> None:
