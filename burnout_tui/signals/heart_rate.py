@@ -64,8 +64,8 @@ class RateEstimate:
 
 def power_spectrum(pieces: Sequence[Array], rate: float) -> tuple[Array, Array]:
     """Frequencies and the summed Hann-windowed power of evenly spaced pulse pieces."""
-    freqs = np.fft.rfftfreq(FFT_SIZE, 1.0 / rate)
-    power = np.zeros(freqs.size)
+    freqs: Array = np.fft.rfftfreq(FFT_SIZE, 1.0 / rate).astype(np.float64)
+    power: Array = np.zeros(freqs.size)
     for piece in pieces:
         if piece.size < 2:
             continue

@@ -62,7 +62,8 @@ def band_pass(signal: Array, rate: float, band: tuple[float, float] = BAND_HZ) -
     spectrum = np.fft.rfft(detrended - detrended.mean())
     freqs = np.fft.rfftfreq(count, 1.0 / rate)
     spectrum[(freqs < band[0]) | (freqs > band[1])] = 0.0
-    return np.fft.irfft(spectrum, count)
+    filtered: Array = np.fft.irfft(spectrum, count)
+    return filtered
 
 
 def _windows(rgb: Array, length: int) -> Array:
