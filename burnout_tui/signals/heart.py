@@ -13,6 +13,7 @@ last `hrv_window_s` was reported.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -92,7 +93,9 @@ class HeartTracker:
         return PulseFrame(value, self._estimate(ts))
 
     def _raw_value(self, ts: float) -> float | None:
-        recent = [s for s in self._samples if s[0] > ts - WINDOW_S]
+        recent = list(
+            itertools.takewhile(lambda sample: sample[0] > ts - WINDOW_S, reversed(self._samples))
+        )[::-1]
         if len(recent) < window_length(timebase.RATE_HZ) // 2:
             return None
         return newest_value(np.asarray(recent)[:, 1:])

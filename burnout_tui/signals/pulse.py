@@ -69,7 +69,8 @@ def band_pass(signal: Array, rate: float, band: tuple[float, float] = BAND_HZ) -
 def _windows(rgb: Array, length: int) -> Array:
     """(W, length, 3) views of every `length`-sample window, each divided by its mean."""
     windows = np.lib.stride_tricks.sliding_window_view(rgb, length, axis=0).transpose(0, 2, 1)
-    return windows / (windows.mean(axis=1, keepdims=True) + _EPS)
+    normalised: Array = windows / (windows.mean(axis=1, keepdims=True) + _EPS)
+    return normalised
 
 
 def pos(rgb: Array, rate: float) -> Array:

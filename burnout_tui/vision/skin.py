@@ -55,36 +55,41 @@ MIN_SKIN_PIXELS = 200
 """Fewest skin pixels a mean is taken over: fewer (a face under about 40 pixels wide)
 leave camera noise far above a pulse of a fraction of a grey level."""
 
+MAX_SAMPLED_SIDE_PX = 160
+"""The mask is drawn and averaged on every k-th pixel, k chosen so the face's rectangle is
+at most this many samples a side: a 300-pixel face then costs a quarter, while the mean
+still spans several thousand pixels, and the noise it averages out is correlated within
+8-pixel compression blocks anyway, so the skipped neighbours add little."""
+
 Rgb = tuple[float, float, float]
 
+_OVAL = np.asarray(FACE_OVAL)
+_HOLES = tuple((np.asarray(part), MOUTH_SCALE if part is MOUTH else 1.0) for part in EXCLUDED)
 
-def _hull(
-    points: npt.NDArray[np.float32], indices: tuple[int, ...], scale: float
-) -> npt.NDArray[np.int32]:
-    xy = points[list(indices), :2].astype(np.float64)
+
+def _hull(xy: npt.NDArray[np.float64], scale: float) -> npt.NDArray[np.int32]:
     centre = xy.mean(axis=0)
-    scaled = centre + (xy - centre) * scale
-    hull = cv2.convexHull(np.rint(scaled).astype(np.int32))
-    return np.asarray(hull, dtype=np.int32).reshape(-1, 2)
+    scaled = np.rint(centre + (xy - centre) * scale).astype(np.int32)
+    return np.asarray(cv2.convexHull(scaled), dtype=np.int32).reshape(-1, 2)
 
 
 def skin_rgb(image: npt.NDArray[np.uint8], points: npt.NDArray[np.float32]) -> Rgb | None:
     """The mean (R, G, B), 0-255, of the face's skin, or None when it holds too few pixels
     (a tiny face, or one mostly outside the frame)."""
     height, width = image.shape[:2]
-    oval = _hull(points, FACE_OVAL, OVAL_SCALE)
+    xy = points[:, :2].astype(np.float64)
+    oval = _hull(xy[_OVAL], OVAL_SCALE)
     x0, y0 = np.maximum(oval.min(axis=0), 0)
     x1, y1 = np.minimum(oval.max(axis=0) + 1, (width, height))
     if x1 - x0 <= 0 or y1 - y0 <= 0:
         return None
-    offset = np.array([x0, y0], dtype=np.int32)
-    mask = np.zeros((int(y1 - y0), int(x1 - x0)), dtype=np.uint8)
-    cv2.fillPoly(mask, [oval - offset], 255)
-    holes = [
-        _hull(points, part, MOUTH_SCALE if part is MOUTH else 1.0) - offset for part in EXCLUDED
-    ]
-    cv2.fillPoly(mask, holes, 0)
-    if cv2.countNonZero(mask) < MIN_SKIN_PIXELS:
+    step = max(1, -(-int(max(x1 - x0, y1 - y0)) // MAX_SAMPLED_SIDE_PX))
+    sampled = image[y0:y1:step, x0:x1:step]
+    offset = np.array([x0, y0], dtype=np.float64)
+    mask = np.zeros(sampled.shape[:2], dtype=np.uint8)
+    cv2.fillPoly(mask, [_hull((xy[_OVAL] - offset) / step, OVAL_SCALE)], 255)
+    cv2.fillPoly(mask, [_hull((xy[part] - offset) / step, scale) for part, scale in _HOLES], 0)
+    if cv2.countNonZero(mask) * step * step < MIN_SKIN_PIXELS:
         return None
-    blue, green, red, _ = cv2.mean(image[y0:y1, x0:x1], mask=mask)
+    blue, green, red, _ = cv2.mean(sampled, mask=mask)
     return (red, green, blue)
