@@ -122,7 +122,7 @@ def pulse_stage_ms(video: Path, config: Config, threads: int = 2) -> tuple[float
         make_detector(config, threads), config.detection, mesh_guide(config.detection, config.mesh)
     )
     mesh = MeshStage(config.mesh, threads)
-    prepared = []
+    prepared: list[tuple[Frame, tuple[FaceWork, ...]]] = []
     try:
         while True:
             ok, decoded = capture.read()

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import replace
 
+import duckdb
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -22,10 +23,13 @@ from burnout_tui.signals.heart import HeartEstimate, HeartTracker
 from burnout_tui.signals.heart_rate import peak_bpm, spectral_rate
 from burnout_tui.signals.pulse import METHODS, band_pass
 from burnout_tui.signals.variability import beat_times, variability
-from burnout_tui.store.heart_rows import heart_rows
+from burnout_tui.store import FrameWriter, repository
+from burnout_tui.store.heart_rows import HeartRow, heart_rows
+from burnout_tui.store.heart_summary import session_heart
 from burnout_tui.vision.detector import FaceDetector
 from burnout_tui.vision.mesh import FaceMesh
 from burnout_tui.vision.skin import skin_rgb
+from tests.unit.test_store import make_row, new_session
 
 ImageBGR = npt.NDArray[np.uint8]
 
@@ -226,3 +230,42 @@ def test_the_heart_row_of_a_completed_second() -> None:
     assert list(heart_rows(1, 5, 3.0, FaceLike(None))) == []
     (row,) = heart_rows(1, 5, 3.0, FaceLike(Pulse(replace(estimate, bpm=70.0))))
     assert (row.bpm, row.snr_db, row.coverage, row.method) == (70.0, None, 0.5, "pos")
+
+
+def test_heart_rows_reach_v_heart_and_the_session_summary(con: duckdb.DuckDBPyConnection) -> None:
+    session_id = new_session(con)
+    with FrameWriter(con) as writer:
+        for second, bpm in enumerate([None, 70.0, 74.0, None]):
+            writer.put(make_row(session_id, second))
+            writer.put(
+                HeartRow(session_id, 0, second, float(second), bpm, -1.0, 1.0, None, None, "pos")
+            )
+    rows = con.execute('SELECT "user", bpm, method FROM v_heart ORDER BY ts').fetchall()
+    assert [row[1] for row in rows] == [None, 70.0, 74.0, None]
+    (summary,) = session_heart(con, session_id)
+    assert summary.seconds == 4 and summary.mean_bpm == pytest.approx(72.0)
+    assert summary.withheld_share == pytest.approx(0.5)
+    repository.delete_session(con, session_id)
+    assert con.execute("SELECT count(*) FROM heart").fetchone() == (0,)
+
+
+def test_hrv_comes_only_after_a_whole_reported_window() -> None:
+    """A clean synthetic pulse whose beats alternate 0.78 / 0.82 s (RMSSD 40 ms): no HRV
+    before `hrv_window_s` of reported seconds, then an RMSSD near the true one."""
+    settings = HeartConfig()
+    beats = np.concatenate([[0.0], np.cumsum(np.tile([0.78, 0.82], 60))])
+    times = np.arange(0.0, 80.0, 1.0 / FPS)
+    pulse = np.exp(-0.5 * ((times[:, None] - beats[None, :]) / 0.1) ** 2).sum(axis=1)
+    rgb = 150.0 * (1.0 + 0.003 * pulse[:, None] * np.array([0.33, 0.77, 0.53]))
+    tracker = HeartTracker(settings)
+    found = [
+        tracker.push(float(ts), (float(r), float(g), float(b))).estimate
+        for ts, (r, g, b) in zip(times, rgb, strict=True)
+    ]
+    estimates_ = [e for e in found if e is not None]
+    first_reported = min(e.ts for e in estimates_ if e.bpm is not None)
+    early = [e for e in estimates_ if e.ts < first_reported + settings.hrv_window_s - 1.0]
+    assert all(e.rmssd_ms is None for e in early)
+    late = [e for e in estimates_ if e.rmssd_ms is not None]
+    assert late and all(e.bpm == pytest.approx(60.0 / 0.8, abs=1.5) for e in late)
+    assert all(e.rmssd_ms == pytest.approx(40.0, abs=15.0) for e in late if e.rmssd_ms)
