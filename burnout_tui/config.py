@@ -581,6 +581,90 @@ class CaptureConfig:
         _non_negative("max_fps", self.max_fps)
 
 
+HEART_METHODS = ("pos", "chrom")
+"""The pulse methods `[heart] method` selects (`signals.pulse.METHODS`)."""
+MIN_HRV_WINDOW_S = 60.0
+"""The shortest window RMSSD and SDNN are computed over (`signals.variability`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeartConfig:
+    """Heart rate from the camera (remote photoplethysmography).
+
+    The face's mean skin colour per frame (from the face mesh) becomes a pulse by POS or
+    CHROM; every second of frame time the heart rate is read from the last `window_s`
+    seconds, with a quality index (the spectral SNR) below which it is withheld (stored
+    as NULL, shown as "—"). HRV is experimental (docs/heart-rate.md). Needs the mesh.
+    """
+
+    enabled: bool = setting(
+        True,
+        "false: no pulse is extracted and no heart rate stored. Costs well under 1 ms "
+        "per face per frame (make bench).",
+    )
+    method: str = setting(
+        "pos",
+        'The pulse method: "pos" (Wang et al. 2017) or "chrom" (de Haan & Jeanne '
+        "2013). pos: lower errors on the shared UBFC clips (docs/heart-rate.md).",
+    )
+    window_s: float = setting(
+        10.0,
+        "Seconds of pulse each heart rate is read from (5-30). 10: a 10 s window "
+        "resolves the spectral peak to about 6 bpm before interpolation and holds "
+        "10-20 beats, while following a rate that changes within half a minute.",
+    )
+    min_snr_db: float = setting(
+        -3.0,
+        "Quality threshold: a second whose spectral SNR (power at the peak and its "
+        "harmonic over the rest of the 0.7-3.5 Hz band, in dB) is below it is withheld. "
+        "-3 dB: on the shared UBFC clips the seconds at or above it were within 5 bpm "
+        "of the finger sensor 99 % of the time while a quarter was withheld; the "
+        "seconds below it held nearly all the large errors (docs/heart-rate.md).",
+    )
+    min_coverage: float = setting(
+        0.8,
+        "Smallest share of the window that must hold pulse samples (no face, a skipped "
+        "or doubted mesh, and large motion are gaps): below it the second is withheld "
+        "rather than read from a few seconds.",
+    )
+    max_gap_s: float = setting(
+        0.25,
+        "Longest stretch without samples that is bridged by interpolation; a longer gap "
+        "cuts the window into pieces analysed apart. 0.25: shorter than the shortest "
+        "beat of the band (3.5 Hz, 0.29 s), so interpolation never invents a whole beat.",
+    )
+    max_motion: float = setting(
+        1.5,
+        "Fastest face movement, in eye-corner distances per second, at which a frame's "
+        "colour is used; faster movement is a gap. Mesh jitter on a still face is "
+        "0.03-0.07; 1.5 is a deliberate head turn, which shades the skin anew.",
+    )
+    hrv_window_s: float = setting(
+        60.0,
+        "Seconds of beats RMSSD and SDNN are computed over (at least 60), only when "
+        "every second of it was reported: 60 s is the shortest window the HRV "
+        "literature accepts for RMSSD.",
+    )
+
+    def __post_init__(self) -> None:
+        _require(
+            self.method in HEART_METHODS,
+            f"method must be one of {', '.join(HEART_METHODS)}",
+        )
+        _require(5.0 <= self.window_s <= 30.0, "window_s must be between 5 and 30")
+        _require(math.isfinite(self.min_snr_db), "min_snr_db must be a finite number")
+        _require(0.0 < self.min_coverage <= 1.0, "min_coverage must be > 0 and <= 1")
+        _require(0.0 < self.max_gap_s <= 2.0, "max_gap_s must be > 0 and <= 2")
+        _require(
+            math.isfinite(self.max_motion) and self.max_motion > 0.0,
+            "max_motion must be a finite number > 0",
+        )
+        _require(
+            math.isfinite(self.hrv_window_s) and self.hrv_window_s >= MIN_HRV_WINDOW_S,
+            f"hrv_window_s must be at least {MIN_HRV_WINDOW_S:g}",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
@@ -593,6 +677,7 @@ class Config:
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
+    heart: HeartConfig = field(default_factory=HeartConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; stored with each session so its score can be recomputed later."""
@@ -716,6 +801,7 @@ __all__ = [
     "ConfigError",
     "DetectionConfig",
     "ForecastConfig",
+    "HeartConfig",
     "LevelsConfig",
     "MeshConfig",
     "ScoringConfig",

@@ -521,6 +521,23 @@ def forecast_table() -> None:
     forecast_eval.main([])
 
 
+PULSE_TARGET_MS = 1.0
+"""Issue #14: the pulse stage costs at most 1 ms per face per frame."""
+
+
+def pulse_table(video: Path, config: Config) -> Table:
+    """The pulse stage's own time per face per frame, on meshes fitted beforehand (it reuses
+    the mesh, whose cost is the mesh row of the analyze table)."""
+    from tools.eval_heart import pulse_stage_ms
+
+    per_face_ms, faces = pulse_stage_ms(video, config)
+    table = Table(title=f"Pulse stage (heart rate), {video.name}")
+    for column in ("faces", "ms per face per frame", "target"):
+        table.add_column(column, justify="right")
+    table.add_row(str(faces), f"{per_face_ms:.3f}", f"≤ {PULSE_TARGET_MS:g}")
+    return table
+
+
 @dataclass(frozen=True)
 class Inputs:
     """What every table may need: the shared data folder and the config in effect."""
@@ -545,6 +562,7 @@ TABLES: dict[str, Callable[[Inputs], Table | None]] = {
     "keypress": lambda given: keypress_table(given.video),
     "rate": lambda given: rate_table(given.data),
     "threads": lambda given: threads_table(),
+    "pulse": lambda given: pulse_table(given.video, given.config),
 }
 """Every table, in the order a full run prints them; `--only NAME` picks some (the
 forecast evaluation prints its own)."""

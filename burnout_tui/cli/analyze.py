@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from burnout_tui.runtime.recording import Recorder
     from burnout_tui.sources import FrameSource
     from burnout_tui.store.fatigue import FatigueRow
+    from burnout_tui.store.heart_summary import HeartSummary
 
 
 @click.command()
@@ -225,11 +226,20 @@ def summary_table(result: AnalysisResult) -> Table:
         table.add_row(f"{prefix}PERCLOS", _share(row.perclos))
         table.add_row(f"{prefix}yawns", str(row.yawns))
         table.add_row(f"{prefix}looking away", _share(row.looking_away_share))
+    for heart in result.heart:
+        prefix = f"track {heart.track_id} ({heart.user}): " if result.tracks else ""
+        table.add_row(f"{prefix}heart rate", heart_line(heart))
     table.add_row("forecaster", result.forecaster or "off")
     if result.tracks:
         names = ", ".join(f"{track_id}→{name}" for track_id, name in result.tracks.items())
         table.add_row("tracks → users", names)
     return table
+
+
+def heart_line(row: HeartSummary) -> str:
+    """Mean over the reported seconds, and how much was withheld (low quality or gaps)."""
+    mean = "—" if row.mean_bpm is None else f"{row.mean_bpm:.0f} bpm"
+    return f"{mean} ({row.withheld_share:.0%} of {row.seconds} s withheld)"
 
 
 def fatigue_blinks(row: FatigueRow) -> str:

@@ -35,6 +35,7 @@ from burnout_tui.scoring.calibration import Calibration
 from burnout_tui.sources.frame import Frame, FrameSource
 from burnout_tui.store.calibrations import latest_calibration
 from burnout_tui.store.fatigue import FatigueRow, session_fatigue
+from burnout_tui.store.heart_summary import HeartSummary, session_heart
 
 ProgressCallback = Callable[[int], None]
 SessionCheck = Callable[[duckdb.DuckDBPyConnection, int], None]
@@ -66,6 +67,8 @@ class AnalysisResult:
     """`truncated` when the file ended before the frame count its container announces:
     the session keeps what was read but is never reported as complete."""
     frames_announced: int | None = None
+    heart: list[HeartSummary] = field(default_factory=list)
+    """One row of `v_heart`'s summary per track that had heart-rate rows."""
 
     @property
     def fps(self) -> float:
@@ -90,6 +93,7 @@ class AnalysisResult:
             "summary": summary,
             "tracks": {str(track_id): name for track_id, name in self.tracks.items()},
             "fatigue": [asdict(row) for row in self.fatigue],
+            "heart": [asdict(row) for row in self.heart],
             "calibration_id": None if self.calibration is None else self.calibration.calibration_id,
             "forecaster": self.forecaster,
             "stage_ms_per_frame": {
@@ -179,6 +183,7 @@ def run_analysis(
     summary = summarise(np.asarray(scores, dtype=np.float64), frames, config.scoring, config.levels)
     return AnalysisResult(
         fatigue=session_fatigue(con, session_id),
+        heart=session_heart(con, session_id),
         calibration=calibration,
         forecaster=None if forecaster is None else forecaster_label(forecaster),
         session_id=session_id,

@@ -21,13 +21,14 @@ from typing import Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from burnout_tui.config import Config, FatigueConfig, MeshConfig, ScoringConfig
+from burnout_tui.config import Config, FatigueConfig, HeartConfig, MeshConfig, ScoringConfig
 from burnout_tui.forecast.inputs import input_vector
 from burnout_tui.forecast.model import Forecaster, TrackForecast
 from burnout_tui.runtime.face_policy import MeshGuide
 from burnout_tui.scoring import RollingScore, frame_scores
 from burnout_tui.scoring.calibration import Calibration
 from burnout_tui.scoring.fatigue import Baseline, FatigueFrame, FatigueTracker
+from burnout_tui.signals.heart import HeartTracker, PulseFrame
 from burnout_tui.sources.frame import Frame
 from burnout_tui.vision.align import aligned_crop
 from burnout_tui.vision.emotion import EmotionClassifier
@@ -35,6 +36,7 @@ from burnout_tui.vision.face import Face
 from burnout_tui.vision.fatigue import MeshMeasures, mesh_measures
 from burnout_tui.vision.features import face_features
 from burnout_tui.vision.mesh import FaceMesh, Mesh
+from burnout_tui.vision.skin import skin_rgb
 
 T = TypeVar("T")
 
@@ -69,6 +71,7 @@ class FaceWork:
     rolling_score: float | None = None
     normalized_score: float | None = None
     forecast: float | None = None
+    pulse: PulseFrame | None = None
 
 
 def needed(value: T | None, name: str, stage: str) -> T:
@@ -300,6 +303,65 @@ class ForecastStage:
         return replace(work, forecast=window.push(input_vector(probs, work.fatigue)))
 
 
+RIGHT_EYE_CORNER, LEFT_EYE_CORNER = 33, 263
+"""The outer eye corners: their distance is the face's size for the pulse's motion gate."""
+
+
+class PulseStage:
+    """The face's mean skin colour from this frame's mesh, and per track the pulse and a
+    heart rate every second (`signals.heart`).
+
+    A frame is a gap (no colour pushed) when the mesh was skipped or doubted, or when the
+    face moved faster than `max_motion` eye-corner distances per second since its last
+    mesh: the skin's shading then changes far more than a pulse does.
+    """
+
+    clock = "mesh"
+
+    def __init__(self, settings: HeartConfig, min_presence: float) -> None:
+        self.settings = settings
+        self.min_presence = min_presence
+        self._trackers: dict[int, HeartTracker] = {}
+        self._last: dict[int, tuple[float, npt.NDArray[np.float64]]] = {}
+
+    def reset(self) -> None:
+        self._trackers = {}
+        self._last = {}
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        for track_id in track_ids:
+            self._trackers.pop(track_id, None)
+            self._last.pop(track_id, None)
+
+    def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
+        return tuple(self._push(frame, work) for work in faces)
+
+    def _moved_too_fast(self, track_id: int, ts: float, points: npt.NDArray[np.float32]) -> bool:
+        centre = points[:, :2].astype(np.float64).mean(axis=0)
+        size = float(np.linalg.norm(points[RIGHT_EYE_CORNER, :2] - points[LEFT_EYE_CORNER, :2]))
+        last = self._last.get(track_id)
+        self._last[track_id] = (ts, centre)
+        if last is None or ts <= last[0] or size <= 0.0:
+            return False
+        speed = float(np.linalg.norm(centre - last[1])) / size / (ts - last[0])
+        return speed > self.settings.max_motion
+
+    def _push(self, frame: Frame, work: FaceWork) -> FaceWork:
+        tracker = self._trackers.get(work.track_id)
+        if tracker is None:
+            tracker = self._trackers[work.track_id] = HeartTracker(self.settings)
+        mesh = work.mesh
+        rgb = None
+        usable = mesh is not None and mesh.presence >= self.min_presence
+        if (
+            mesh is not None
+            and usable
+            and not self._moved_too_fast(work.track_id, frame.ts, mesh.points)
+        ):
+            rgb = skin_rgb(frame.image, mesh.points)
+        return replace(work, pulse=tracker.push(frame.ts, rgb))
+
+
 def default_stages(
     config: Config,
     threads: int,
@@ -313,6 +375,8 @@ def default_stages(
     stages: list[FaceStage] = []
     if config.mesh.enabled:
         stages.append(MeshStage(config.mesh, threads))
+        if config.heart.enabled:
+            stages.append(PulseStage(config.heart, config.mesh.min_presence))
     stages += [CropStage(), EmotionStage(threads)]
     stages.append(
         FatigueStage(config.fatigue, None if calibration is None else calibration.baseline)

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from burnout_tui.scoring.fatigue_frame import FatigueFrame
+from burnout_tui.signals.heart import PulseFrame
 from burnout_tui.vision.face import Face
 
 PRIMARY_TRACK = 0
@@ -34,6 +35,7 @@ class FaceResult:
     forecast: float | None = None
     fatigue: FatigueFrame | None = None
     normalized_score: float | None = None
+    pulse: PulseFrame | None = None
 
 
 @dataclass(frozen=True, slots=True)

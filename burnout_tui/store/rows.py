@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from burnout_tui.store.heart_rows import heart_rows
 from burnout_tui.store.schema import FATIGUE_COLUMNS, FEATURE_COLUMNS, PROBABILITY_COLUMNS
 from burnout_tui.store.table_rows import TableRow
 
@@ -55,6 +56,9 @@ class ScoredFace(Protocol):
 
     @property
     def normalized_score(self) -> float | None: ...
+
+    @property
+    def pulse(self) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,7 @@ class FrameRow:
     blink_rate: float | None = None
     perclos: float | None = None
     normalized_score: float | None = None
+    pulse: float | None = None
 
     @classmethod
     def from_result(
@@ -142,6 +147,7 @@ class FrameRow:
             normalized_score=(
                 None if result.normalized_score is None else float(result.normalized_score)
             ),
+            pulse=None if result.pulse is None else result.pulse.value,
             **values,
         )
 
@@ -167,7 +173,7 @@ SideRows = Callable[[int, int, float, Any], Iterable[TableRow]]
 the pipeline's face result) → rows, usually none or one (a heart-rate estimate or a blink
 a stage completed on this frame)."""
 
-SIDE_ROWS: tuple[SideRows, ...] = ()
+SIDE_ROWS: tuple[SideRows, ...] = (heart_rows,)
 """Every side table's row builder; a stage that stores rows outside `frames` adds its
 function here (and its table to `track_tables.TRACK_TABLES`)."""
 

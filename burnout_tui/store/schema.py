@@ -47,6 +47,11 @@ Design notes:
   another name and renamed: DuckDB 1.5 keeps the old name in `users`' foreign-key
   bookkeeping, and `users` could then never be dropped). Nothing references `sessions`
   by foreign key, and the views bind by name at query time.
+- The heart-rate migration adds `frames.pulse` (each frame's raw camera pulse value,
+  NULL on gaps) and `heart`: one row per face track per second of frame time with the
+  heart rate (NULL when withheld), its quality (spectral SNR), the window's coverage and,
+  when the whole HRV window was reported, RMSSD and SDNN; `v_heart` names each row's
+  person like `v_track_frames` (docs/heart-rate.md).
 """
 
 from __future__ import annotations
@@ -386,5 +391,41 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO sessions SELECT * FROM sessions_before_v5;
     DROP TABLE sessions_before_v5;
+    """,
+    """
+    ALTER TABLE frames ADD COLUMN pulse DOUBLE;
+
+    CREATE TABLE heart (
+        session_id INTEGER NOT NULL,
+        track_id INTEGER NOT NULL,
+        frame_index INTEGER NOT NULL,
+        ts DOUBLE NOT NULL,
+        bpm DOUBLE,
+        snr_db DOUBLE,
+        coverage DOUBLE NOT NULL,
+        rmssd_ms DOUBLE,
+        sdnn_ms DOUBLE,
+        method VARCHAR NOT NULL
+    );
+
+    CREATE VIEW v_heart AS
+    SELECT
+        h.session_id,
+        coalesce(tu.name, su.name) AS "user",
+        h.track_id,
+        h.frame_index,
+        h.ts,
+        s.started_at + to_seconds(h.ts) AS frame_time,
+        h.bpm,
+        h.snr_db,
+        h.coverage,
+        h.rmssd_ms,
+        h.sdnn_ms,
+        h.method
+    FROM heart AS h
+    JOIN sessions AS s USING (session_id)
+    JOIN users AS su ON su.user_id = s.user_id
+    LEFT JOIN track_users AS t ON t.session_id = h.session_id AND t.track_id = h.track_id
+    LEFT JOIN users AS tu ON tu.user_id = t.user_id;
     """,
 )

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from burnout_tui.store import open_database, repository
+from burnout_tui.store.track_tables import TRACK_TABLES
 from tests.command_line import assert_one_line_error, run_cli
 from tests.plugins.test_report_sql import build_demo_db
 
@@ -47,13 +48,9 @@ def rows(*args: str) -> object:
 
 def test_layout_is_hive_partitioned_and_private(exported: tuple[Path, Path]) -> None:
     _, out = exported
-    assert sorted(p.name for p in out.iterdir()) == [
-        "frames",
-        "sessions",
-        "surveys",
-        "track_users",
-        "users",
-    ]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*TRACK_TABLES, "sessions", "surveys", "track_users", "users"]
+    )
     assert list((out / "track_users").glob("user=user001/date=*/*.parquet"))
     frame_files = list((out / "frames").glob("user=*/date=*/*.parquet"))
     assert {f.parts[-3] for f in frame_files} == {"user=ana", "user=bo", "user=user001"}

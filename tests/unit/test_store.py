@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -341,6 +342,7 @@ class FakeFaceResult:
     forecast: float | None = None
     fatigue: FatigueFrame | None = None
     normalized_score: float | None = None
+    pulse: Any = None
 
 
 def test_frame_row_from_a_pipeline_result() -> None:
