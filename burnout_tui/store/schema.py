@@ -47,6 +47,10 @@ Design notes:
   another name and renamed: DuckDB 1.5 keeps the old name in `users`' foreign-key
   bookkeeping, and `users` could then never be dropped). Nothing references `sessions`
   by foreign key, and the views bind by name at query time.
+- The emotion-model migration records which emotion model scored each session
+  (`sessions.emotion_model`, an `[emotion] model` name, written when the session
+  starts), so a report never mixes models silently; every session stored before it ran
+  the mini-Xception, the only model then. `v_sessions` gains the column at its end.
 """
 
 from __future__ import annotations
@@ -386,5 +390,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO sessions SELECT * FROM sessions_before_v5;
     DROP TABLE sessions_before_v5;
+    """,
+    """
+    ALTER TABLE sessions ADD COLUMN emotion_model VARCHAR;
+    UPDATE sessions SET emotion_model = 'minixception';
+    CREATE OR REPLACE VIEW v_sessions AS
+    SELECT
+        s.session_id,
+        u.name AS "user",
+        s.source,
+        s.status,
+        s.started_at,
+        s.ended_at,
+        s.frames_total,
+        s.emotion_model
+    FROM sessions AS s
+    JOIN users AS u USING (user_id);
     """,
 )
