@@ -52,9 +52,7 @@ def test_sessions_before_the_column_ran_the_minixception(
 
 
 @pytest.mark.parametrize("model", EMOTION_MODEL_NAMES)
-def test_the_runner_writes_the_configured_model(
-    con: duckdb.DuckDBPyConnection, model: str
-) -> None:
+def test_the_runner_writes_the_configured_model(con: duckdb.DuckDBPyConnection, model: str) -> None:
     config = replace(Config(), emotion=EmotionConfig(model=model))
     config = replace(config, mesh=replace(config.mesh, enabled=False))
     pipeline = make_pipeline(config, multi_user=False)
