@@ -35,7 +35,7 @@ class EmotionTiming:
 
 
 def emotion_timings(
-    rounds: int = TIMED_ROUNDS, threads: int = DEFAULT_THREADS
+    rounds: int = TIMED_ROUNDS, threads: int = DEFAULT_THREADS, warmup: int = WARMUP_RUNS
 ) -> list[EmotionTiming]:
     generator = np.random.default_rng(0)
     crops = [
@@ -49,7 +49,7 @@ def emotion_timings(
     }
     for classifier in classifiers.values():
         for batch in BATCHES:
-            for _ in range(WARMUP_RUNS):
+            for _ in range(warmup):
                 classifier.predict(crops[:batch])
     times: dict[tuple[str, bool, int], list[float]] = {
         (name, flip, batch): [] for name, flip in classifiers for batch in BATCHES
