@@ -3,7 +3,7 @@
 It needs no camera, network or downloaded data, so `make demo` and the self-contained
 tests work on a fresh machine. The motion (slow zoom, drift, head roll, light changes) is
 there so detection, alignment and tracking do real work rather than seeing one frame, and
-the face goes through a cycle of expressions (smile, neutral, sad, surprise, angry; warped
+the face goes through a cycle of expressions (smile, sad, neutral, surprise, angry; warped
 from the portrait along its face mesh, `expressions.py`) so the emotion probabilities, the
 sparklines and the score move as they would with a person.
 """
