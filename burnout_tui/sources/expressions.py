@@ -5,15 +5,17 @@ each expression is a handful of coefficients (mouth pressed shut, corners down, 
 raised, ...), each multiplying one smooth displacement field placed on the portrait's
 face-mesh landmarks (`assets/astronaut_landmarks.json`, written by
 `tools.demo_landmarks`). The fields are computed once at start on the face's region
-only; a frame's warp is their weighted sum and one `cv2.remap`, well under a millisecond,
-so the demo stays cheap. No new image is bundled, so no new licence is involved.
+only; a frame's warp is their weighted sum and one `cv2.remap` (about a millisecond while
+an expression changes, nothing while one is held), so the demo stays cheap. No new image
+is bundled, so no new licence is involved.
 
 Every field is a backward map (where each output pixel samples the portrait) built from
 profiles that cannot fold the image: the squeeze and stretch terms are t * exp(-t^2 /
-2 s^2) bumps, whose slope stays positive for amplitudes below MAX_BUMP, and the shifts
-are Gaussians much wider than their displacement. The open mouth's teeth would read
-"happy" whatever the lips do, so closing the mouth also paints its inside with the lips'
-own colour, and opening it paints it dark, like an open mouth's shadow.
+2 s^2) bumps, whose slope stays positive for squeezes up to MAX_BUMP and stretches up to
+MAX_STRETCH, and the shifts are Gaussians much wider than their displacement. The open
+mouth's teeth would read "happy" whatever the lips do, so closing the mouth also paints its
+inside with the lips' own colour, and opening it paints it dark, like an open mouth's
+shadow.
 
 Lengths are in eye distances (between the outer eye corners), so the coefficients keep
 their meaning whatever the portrait's size.
