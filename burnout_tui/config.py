@@ -20,6 +20,7 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 import platformdirs
 
+from burnout_tui.emotion_models import DEFAULT_EMOTION_MODEL, EMOTION_MODEL_NAMES
 from burnout_tui.errors import UserError
 
 if sys.version_info >= (3, 11):
@@ -666,6 +667,39 @@ class HeartConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class EmotionConfig:
+    """Which emotion model classifies each face crop, and how.
+
+    Both models give the same seven probabilities (models/README.md: accuracy,
+    calibration, speed); each session records the one it ran (`v_sessions.emotion_model`),
+    and the correlation and longitudinal reports warn when one analysis mixes them.
+    """
+
+    model: str = setting(
+        DEFAULT_EMOTION_MODEL,
+        '"ours-v1" or "minixception". "ours-v1": trained in this project on FER2013, '
+        "more accurate on its PublicTest split than the 2017 mini-Xception and "
+        "calibrated (its probabilities mean what they say), still well under the frame "
+        'budget. "minixception" keeps the model of the original thesis and of older '
+        "sessions, for comparisons with them.",
+    )
+    flip: bool = setting(
+        False,
+        "true: classify each crop and its mirror image in one batch and average the "
+        "two probability vectors (test-time augmentation). false by default: it doubles "
+        "the model's cost for a small accuracy change (models/README.md), and a face "
+        "seen frame after frame already averages out in the rolling score.",
+    )
+
+    def __post_init__(self) -> None:
+        choices = ", ".join(f'"{name}"' for name in EMOTION_MODEL_NAMES)
+        _require(
+            self.model in EMOTION_MODEL_NAMES,
+            f"model must be one of {choices}, got {self.model!r}",
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     levels: LevelsConfig = field(default_factory=LevelsConfig)
@@ -678,6 +712,7 @@ class Config:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     heart: HeartConfig = field(default_factory=HeartConfig)
+    emotion: EmotionConfig = field(default_factory=EmotionConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; stored with each session so its score can be recomputed later."""
@@ -800,6 +835,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DetectionConfig",
+    "EmotionConfig",
     "ForecastConfig",
     "HeartConfig",
     "LevelsConfig",

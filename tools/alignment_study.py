@@ -11,7 +11,12 @@ condition, so every row of a condition uses the same images.
 It also measures FER_TEMPLATE: the median keypoint layout of FER2013 training faces, as
 the detector sees it, which `aligned_crop` maps faces onto.
 
+Every emotion model (`--model`, repeatable; default all of them) classifies the same
+detected faces and crops, so the models' rows compare on identical inputs; detection runs
+once per condition.
+
 Run: BURNOUT_TUI_DATA=/path/to/shared/data python -m tools.alignment_study [--limit N]
+     [--model ours-v1] [--skip-template]
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from burnout_tui.emotion_models import EMOTION_MODEL_NAMES
 from burnout_tui.vision.align import aligned_crop, box_crop
 from burnout_tui.vision.detector import FaceDetector
 from burnout_tui.vision.emotion import EmotionClassifier
@@ -106,12 +112,13 @@ Z_95 = 1.96
 
 def run_condition(
     detector: FaceDetector,
-    classifier: EmotionClassifier,
+    classifiers: dict[str, EmotionClassifier],
     images: npt.NDArray[np.uint8],
     labels: npt.NDArray[np.int64],
     condition: Condition,
-) -> tuple[int, dict[str, npt.NDArray[np.bool_]]]:
-    """Faces detected, and per crop method whether each detected face was classified right."""
+) -> tuple[int, dict[str, dict[str, npt.NDArray[np.bool_]]]]:
+    """Faces detected, and per model and crop method whether each detected face was
+    classified right."""
     crops: dict[str, list[npt.NDArray[np.uint8]]] = {name: [] for name in CROPPERS}
     detected = []
     for index, (image, angle) in enumerate(zip(images, condition.angles, strict=True)):
@@ -124,15 +131,17 @@ def run_condition(
             crops[name].append(crop(frame, face))
     kept = np.array(detected)
     rows = {REFERENCE: list(images[kept])} | crops
-    correct = {}
-    for name, faces in rows.items():
-        predicted = np.concatenate(
-            [
-                classifier.predict(faces[i : i + BATCH]).argmax(axis=1)
-                for i in range(0, len(faces), BATCH)
-            ]
-        )
-        correct[name] = predicted == labels[kept]
+    correct: dict[str, dict[str, npt.NDArray[np.bool_]]] = {}
+    for model, classifier in classifiers.items():
+        correct[model] = {}
+        for name, faces in rows.items():
+            predicted = np.concatenate(
+                [
+                    classifier.predict(faces[i : i + BATCH]).argmax(axis=1)
+                    for i in range(0, len(faces), BATCH)
+                ]
+            )
+            correct[model][name] = predicted == labels[kept]
     return len(kept), correct
 
 
@@ -144,10 +153,14 @@ def paired_difference(a: npt.NDArray[np.bool_], b: npt.NDArray[np.bool_]) -> str
 
 
 def report(
-    total: int, results: list[tuple[Condition, int, dict[str, npt.NDArray[np.bool_]]]]
+    total: int,
+    results: list[tuple[Condition, int, dict[str, npt.NDArray[np.bool_]]]],
+    model: str,
 ) -> None:
     names = [condition.name for condition, _, _ in results]
-    print(f"\nAccuracy on the faces detected in each condition ({total} PublicTest faces):\n")
+    print(
+        f"\n{model}: accuracy on the faces detected in each condition ({total} PublicTest faces):\n"
+    )
     print("| crop | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     print("| faces detected | " + " | ".join(str(n) for _, n, _ in results) + " |")
@@ -166,6 +179,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--limit", type=int, default=None, help="first N PublicTest faces only")
     parser.add_argument("--skip-template", action="store_true")
+    parser.add_argument(
+        "--model",
+        action="append",
+        choices=EMOTION_MODEL_NAMES,
+        help="emotion model to evaluate (repeatable; default: every model)",
+    )
     args = parser.parse_args()
     data = os.environ.get("BURNOUT_TUI_DATA")
     if not data:
@@ -174,7 +193,8 @@ def main() -> None:
     test = np.load(fer / "publictest.npz")
     images, labels = test["images"][: args.limit], test["labels"][: args.limit]
     detector = FaceDetector(min_face_size=MIN_FACE_SIZE)
-    classifier = EmotionClassifier()
+    models = args.model or EMOTION_MODEL_NAMES
+    classifiers = {name: EmotionClassifier(model=name) for name in models}
     if not args.skip_template:
         measure_template(detector, np.load(fer / "train.npz")["images"])
     rng = np.random.default_rng(SEED)
@@ -186,10 +206,15 @@ def main() -> None:
         ),
     ]
     results = [
-        (condition, *run_condition(detector, classifier, images, labels, condition))
+        (condition, *run_condition(detector, classifiers, images, labels, condition))
         for condition in conditions
     ]
-    report(len(images), results)
+    for model in classifiers:
+        report(
+            len(images),
+            [(condition, found, correct[model]) for condition, found, correct in results],
+            model,
+        )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from burnout_tui.runtime.results import STAGES, FrameResult
 from burnout_tui.sources import open_source, parse_source
 from burnout_tui.vision.face import Face
 from tools import forecast_eval
+from tools.bench_emotion import BATCHES, emotion_timings
 from tools.bench_monitor import KEY_PRESSES, MonitorRun, keypress_latency, monitor_run
 from tools.bench_ort import ort_thread_timings
 from tools.bench_proc import run_measured
@@ -516,6 +517,42 @@ def guidance_table(data: Path) -> Table:
     return table
 
 
+EMOTION_TARGET_MS = {1: 2.0, 8: 1.0}
+"""Issue #13: ms per face, preprocessing included, alone and in a batch of 8."""
+
+
+def emotion_table(video: Path) -> Table:
+    """Each emotion model: ms per face at batch 1 and 8 (plain and with flip), and
+    `analyze`'s frames/s and classify ms/frame on the clip with it (mesh on, as shipped)."""
+    timings = emotion_timings()
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for timing in timings:
+            if timing.flip:
+                continue
+            path = Path(tmp) / f"{timing.model}.toml"
+            path.write_text(f'[emotion]\nmodel = "{timing.model}"\n')
+            runs[timing.model] = run_analyze_subprocess(video, path)
+    targets = ", ".join(f"≤ {ms:g} ms/face at batch {b}" for b, ms in EMOTION_TARGET_MS.items())
+    table = Table(title=f"emotion models, 2 threads, preprocessing included (target {targets})")
+    table.add_column("model")
+    table.add_column("flip")
+    for batch in BATCHES:
+        table.add_column(f"ms/face, batch {batch}", justify="right")
+    table.add_column(f"analyze {CLIP} frames/s", justify="right")
+    table.add_column("classify ms/frame", justify="right")
+    for timing in timings:
+        run = None if timing.flip else runs[timing.model]
+        table.add_row(
+            timing.model,
+            "yes" if timing.flip else "no",
+            *[f"{timing.ms_per_face[batch]:.3f}" for batch in BATCHES],
+            "" if run is None else f"{run.fps:.1f}",
+            "" if run is None else f"{run.stage_ms['classify']:.2f}",
+        )
+    return table
+
+
 def forecast_table() -> None:
     """The forecaster's evaluation, which prints its own tables."""
     forecast_eval.main([])
@@ -563,6 +600,7 @@ TABLES: dict[str, Callable[[Inputs], Table | None]] = {
     "rate": lambda given: rate_table(given.data),
     "threads": lambda given: threads_table(),
     "pulse": lambda given: pulse_table(given.video, given.config),
+    "emotion": lambda given: emotion_table(given.video),
 }
 """Every table, in the order a full run prints them; `--only NAME` picks some (the
 forecast evaluation prints its own)."""

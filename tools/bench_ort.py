@@ -25,6 +25,7 @@ MODEL_INPUTS: dict[str, tuple[int, ...]] = {
     "mtcnn_rnet.onnx": (8, 3, 24, 24),
     "mtcnn_onet.onnx": (2, 3, 48, 48),
     "emotion_minixception.onnx": (1, 1, 64, 64),
+    "emotion_ours_v1.onnx": (1, 1, 48, 48),
     "face_mesh.onnx": (1, 3, 192, 192),
 }
 """P-Net at the first pyramid level of a 512×512 frame (20-px faces: scale 12/20); R-Net

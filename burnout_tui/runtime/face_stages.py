@@ -21,7 +21,14 @@ from typing import Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from burnout_tui.config import Config, FatigueConfig, HeartConfig, MeshConfig, ScoringConfig
+from burnout_tui.config import (
+    Config,
+    EmotionConfig,
+    FatigueConfig,
+    HeartConfig,
+    MeshConfig,
+    ScoringConfig,
+)
 from burnout_tui.forecast.inputs import input_vector
 from burnout_tui.forecast.model import Forecaster, TrackForecast
 from burnout_tui.runtime.face_policy import MeshGuide
@@ -120,12 +127,16 @@ class CropStage(StatelessStage):
 
 
 class EmotionStage(StatelessStage):
-    """Emotion probabilities for every face of the frame, in one CNN batch."""
+    """Emotion probabilities for every face of the frame, in one CNN batch, from the
+    model `[emotion]` chooses (with the mirror images in the same batch under `flip`)."""
 
     clock = "classify"
 
-    def __init__(self, threads: int) -> None:
-        self.classifier = EmotionClassifier(threads=threads)
+    def __init__(self, threads: int, settings: EmotionConfig | None = None) -> None:
+        settings = EmotionConfig() if settings is None else settings
+        self.classifier = EmotionClassifier(
+            threads=threads, model=settings.model, flip=settings.flip
+        )
 
     def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
         crops = [needed(work.crop, "crop", "emotion") for work in faces]
@@ -377,7 +388,7 @@ def default_stages(
         stages.append(MeshStage(config.mesh, threads))
         if config.heart.enabled:
             stages.append(PulseStage(config.heart, config.mesh.min_presence))
-    stages += [CropStage(), EmotionStage(threads)]
+    stages += [CropStage(), EmotionStage(threads, config.emotion)]
     stages.append(
         FatigueStage(config.fatigue, None if calibration is None else calibration.baseline)
     )

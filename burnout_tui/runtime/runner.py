@@ -172,7 +172,11 @@ class SessionRunner:
         everything after this in `try` so that every way out ends the session."""
         config_json = json.dumps(self.config.to_dict())
         session_id = repository.start_session(
-            self._con, self.user_id, self.source_label, config_json
+            self._con,
+            self.user_id,
+            self.source_label,
+            config_json,
+            emotion_model=self.config.emotion.model,
         )
         with self._lock:
             self._session_id = session_id

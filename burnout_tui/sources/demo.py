@@ -2,7 +2,10 @@
 
 It needs no camera, network or downloaded data, so `make demo` and the self-contained
 tests work on a fresh machine. The motion (slow zoom, drift, head roll, light changes) is
-there so detection, alignment and tracking do real work rather than seeing one frame.
+there so detection, alignment and tracking do real work rather than seeing one frame, and
+the face goes through a cycle of expressions (smile, sad, neutral, surprise, angry; warped
+from the portrait along its face mesh, `expressions.py`) so the emotion probabilities, the
+sparklines and the score move as they would with a person.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from burnout_tui.sources.expressions import FaceWarp, expression_at, load_landmarks
 from burnout_tui.sources.frame import Frame
 
 ASSET = Path(__file__).resolve().parent / "assets" / "astronaut.jpg"
@@ -36,6 +40,15 @@ FOCUS_IN_FRAME = (0.5, 0.42)
 ROLL_DEGREES = 8.0
 DRIFT_PIXELS = 40.0
 BRIGHTNESS_SWING = 0.12
+EXPRESSION_PERIOD_S = DEMO_SECONDS
+"""One cycle through every expression per pass: `analyze demo` sees each once, and the
+tests that analyse the demo stay as short as before. About 2.4 s per expression, longer
+than the 30-frame rolling score, so the score settles on each before the next."""
+
+EXPRESSION_HOLD_SHARE = 0.55
+"""Share of each expression's slot it is held; the rest blends into the next (1.3 s held,
+1.1 s changing)."""
+
 MOTION_PERIOD_S = (9.0, 5.0, 7.0, 11.0)
 """Periods of zoom, roll, drift and light, in seconds: mutually incommensurate so the
 motion never visibly repeats."""
@@ -68,6 +81,11 @@ def render_demo_frame(
     return np.asarray(cv2.convertScaleAbs(frame, alpha=gain), dtype=np.uint8)
 
 
+def demo_face(warp: FaceWarp, t: float) -> npt.NDArray[np.uint8]:
+    """The portrait with the expression of time `t` (pure, like `render_demo_frame`)."""
+    return warp.render(expression_at(t, EXPRESSION_PERIOD_S, EXPRESSION_HOLD_SHARE))
+
+
 class DemoSource:
     def __init__(self, loop: bool = False, seconds: float = DEMO_SECONDS) -> None:
         self.label = "demo"
@@ -76,7 +94,7 @@ class DemoSource:
         self._loop = loop
         self._total = round(seconds * DEMO_FPS)
         self.frame_count: int | None = None if loop else self._total
-        self._face = _load_asset()
+        self._warp = FaceWarp(_load_asset(), load_landmarks())
         self._index = 0
         self._grabbed = 0
 
@@ -91,7 +109,7 @@ class DemoSource:
 
     def retrieve(self) -> Frame | None:
         ts = self._grabbed / self.fps
-        return Frame(self._grabbed, ts, render_demo_frame(self._face, ts))
+        return Frame(self._grabbed, ts, render_demo_frame(demo_face(self._warp, ts), ts))
 
     def read(self) -> Frame | None:
         return None if self.grab() is None else self.retrieve()

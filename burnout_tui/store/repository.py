@@ -44,13 +44,18 @@ def start_session(
     source: str,
     config_json: str,
     notes: str | None = None,
+    *,
+    emotion_model: str | None = None,
 ) -> int:
-    """Create a session in status 'running'; it stays so until finish_session."""
+    """Create a session in status 'running'; it stays so until finish_session.
+
+    `emotion_model` names the emotion model that scores its frames (`[emotion] model`);
+    the runner always gives it, None (NULL) is for rows made without the pipeline."""
     session_id = _one_int(
         con,
-        "INSERT INTO sessions (user_id, source, config_json, notes) VALUES (?, ?, ?, ?)"
-        " RETURNING session_id",
-        [user_id, source, config_json, notes],
+        "INSERT INTO sessions (user_id, source, config_json, notes, emotion_model)"
+        " VALUES (?, ?, ?, ?, ?) RETURNING session_id",
+        [user_id, source, config_json, notes, emotion_model],
     )
     assert session_id is not None, "INSERT ... RETURNING returns the new row"
     return session_id

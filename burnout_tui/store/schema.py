@@ -52,6 +52,10 @@ Design notes:
   heart rate (NULL when withheld), its quality (spectral SNR), the window's coverage and,
   when the whole HRV window was reported, RMSSD and SDNN; `v_heart` names each row's
   person like `v_track_frames` (docs/heart-rate.md).
+- The emotion-model migration records which emotion model scored each session
+  (`sessions.emotion_model`, an `[emotion] model` name, written when the session
+  starts), so a report never mixes models silently; every session stored before it ran
+  the mini-Xception, the only model then. `v_sessions` gains the column at its end.
 """
 
 from __future__ import annotations
@@ -427,5 +431,21 @@ MIGRATIONS: tuple[str, ...] = (
     JOIN users AS su ON su.user_id = s.user_id
     LEFT JOIN track_users AS t ON t.session_id = h.session_id AND t.track_id = h.track_id
     LEFT JOIN users AS tu ON tu.user_id = t.user_id;
+    """,
+    """
+    ALTER TABLE sessions ADD COLUMN emotion_model VARCHAR;
+    UPDATE sessions SET emotion_model = 'minixception';
+    CREATE OR REPLACE VIEW v_sessions AS
+    SELECT
+        s.session_id,
+        u.name AS "user",
+        s.source,
+        s.status,
+        s.started_at,
+        s.ended_at,
+        s.frames_total,
+        s.emotion_model
+    FROM sessions AS s
+    JOIN users AS u USING (user_id);
     """,
 )

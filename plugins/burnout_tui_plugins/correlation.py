@@ -329,6 +329,7 @@ def _option_path(options: Mapping[str, Any], key: str) -> Path | None:
 
 
 def run(ctx: ReportContext) -> ReportResult:
+    from burnout_tui_plugins._models import mixed_models_note, model_counts, session_models
     from burnout_tui_plugins._stats import MIN_CORRELATION_N, correlation_stats
 
     options = ctx.options
@@ -380,6 +381,12 @@ def run(ctx: ReportContext) -> ReportResult:
     if math.isnan(result.pearson_ci_low):
         notes.append("The 95 % interval of r needs at least 4 pairs and is left empty.")
 
+    models = session_models(ctx.con, (p.session_id for p in pairs if p.session_id is not None))
+    counts = model_counts(models)
+    mixed = mixed_models_note(counts)
+    if mixed is not None:
+        notes.insert(0, mixed)
+
     files: list[Path] = []
     if plot_path is not None:
         plot_path = ctx.output_path(plot_path)
@@ -396,6 +403,7 @@ def run(ctx: ReportContext) -> ReportResult:
             "max_gap_hours": max_gap if source == "database" else None,
             "instrument": instrument,
             "pairing_rule": PAIRING_RULE if source == "database" else None,
+            "emotion_models": counts if source == "database" else None,
             "stats": result.as_dict(),
             "pairs": [pair.as_dict() for pair in pairs],
         },

@@ -1,23 +1,28 @@
 """Grad-CAM and pixel saliency for the emotion model, per detected face, as PNG files.
 
-Why these two maps. Grad-CAM shows *where on the 4×4 feature grid* the evidence for a class
-lies; the saliency map shows *which input pixels* the class score is most sensitive to.
-Together they let a researcher check that a prediction rests on the face (mouth, brows)
-rather than on background, glasses or lighting.
+Why these two maps. Grad-CAM shows *where on the feature grid* (4×4 for the mini-Xception,
+6×6 for ours-v1) the evidence for a class lies; the saliency map shows *which input pixels*
+the class score is most sensitive to. Together they let a researcher check that a
+prediction rests on the face (mouth, brows) rather than on background, glasses or lighting.
 
 Both explain the class **logit** (the pre-softmax score), as standard Grad-CAM does: the
 softmax couples the classes, so the gradient of a probability also reflects how the *other*
 classes move, which is not what "evidence for this class" means.
 
-How they are computed without autodiff. After the `features` output (N, 128, 4, 4) the
-model applies only a 3×3 convolution (`conv2d_7`, padding 1), global average pooling and
-softmax (models/README.md, "Grad-CAM"). A logit is therefore linear in the features, so
-its gradient with respect to them is a constant read off the convolution's weights
-(`class_logit_gradient`), and the logit itself is that gradient's dot product with the
-features plus the bias. The weights come from the ONNX file's initializers through the
-`onnx` package; ONNX Runtime does not expose them. The pixel gradient has no such shortcut
-(the network before `features` is non-linear), so it is taken by central differences
-through ONNX Runtime, batched (`pixel_saliency`).
+How they are computed without autodiff. After the `features` output the mini-Xception
+applies only a 3×3 convolution (`conv2d_7`, padding 1), global average pooling and
+softmax; ours-v1 applies global average pooling, one linear layer, a division by its
+temperature and softmax (models/README.md, "Grad-CAM"). The second is the first with a
+1×1 convolution without padding whose weights are the linear layer's rows divided by the
+temperature, so one piece of maths serves both (`load_class_head`). A logit is therefore
+linear in the features, so its gradient with respect to them is a constant read off the
+head's weights (`class_logit_gradient`), and the logit itself is that gradient's dot
+product with the features plus the bias. For ours-v1 the "logit" is the calibrated one
+(divided by the temperature), whose softmax is the model's probabilities. The weights come
+from the ONNX file's initializers through the `onnx` package; ONNX Runtime does not expose
+them. The pixel gradient has no such shortcut (the network before `features` is
+non-linear), so it is taken by central differences through ONNX Runtime, batched
+(`pixel_saliency`).
 
 Face images are written only into the report's output folder; nothing goes to a temporary
 directory.
@@ -35,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from burnout_tui.plugin import (
+    EMOTION_MODELS,
     EMOTIONS,
     Option,
     Report,
@@ -55,17 +61,19 @@ DEFAULT_EVERY = 30
 how the maps change without thousands of files."""
 
 DISPLAY_SIZE = 192
-"""Side of every written image: the 64-pixel model input upscaled ×3, large enough to see."""
+"""Side of every written image: the model input (64 or 48 pixels) upscaled ×3 or ×4, large
+enough to see."""
 
-SALIENCY_STEP = 2.0 / 255.0
-"""Central-difference half-step in the model's input units ([-1, 1], 2/255 per gray level):
+SALIENCY_GRAY_LEVELS = 1.0
+"""Central-difference half-step, in gray levels (`FaceAnalysis.gray_level` turns it into the
+model's input units: 2/255 for the mini-Xception's [-1, 1], 1/255 for ours-v1's [0, 1]):
 one gray level either side of each pixel. The network is piecewise linear (ReLU, max-pool,
 batch norm), so the difference is exact unless the step crosses a kink; a much smaller step
 would drown the float32 logit's rounding error (~1e-6) in a 1/step amplification."""
 
 SALIENCY_BATCH = 512
-"""Perturbed images per ONNX Runtime run: 2 × 4096 images per face, 16 runs, a few seconds
-on 2 cores; larger batches gain nothing and cost memory."""
+"""Perturbed images per ONNX Runtime run: 2 × 4096 images per face (2 × 2304 at 48×48),
+16 runs (9), a few seconds on 2 cores; larger batches gain nothing and cost memory."""
 
 OVERLAY_WEIGHT = 0.45
 """Share of the heatmap in the overlay: the face stays readable under the colours."""
@@ -78,18 +86,25 @@ TEXT_COLOUR = (255, 255, 255)
 SHEET_BACKGROUND = 32
 
 EXPECTED_HEAD = "Conv"
-"""The class layer's operator: the gradient below is a convolution's."""
+"""The class layer's operator reading the features: the gradient below is a convolution's."""
 EXPECTED_POOL = "GlobalAveragePool"
 """The only node allowed to follow the class convolution: the maths here depends on it."""
+EXPECTED_LINEAR = "Gemm"
+"""The class layer's operator after pooling the features: a 1×1 convolution in disguise."""
+LINEAR_FOLLOWERS = (("Div",), ("Softmax",))
+"""What may follow the linear layer: the temperature division (then the softmax), or the
+softmax itself; anything else would make the logit non-linear in the features."""
 
 
 @dataclass(frozen=True, slots=True)
 class ClassHead:
-    """The model's class convolution: (classes, channels, kh, kw) weights, bias, padding."""
+    """The model's class head as a stride-1 convolution followed by global average pooling:
+    (classes, channels, kh, kw) weights, bias, padding, and the model it was read from."""
 
     weights: FloatArray
     bias: FloatArray
     padding: int
+    model: str = ""
 
     def gradient(self, height: int, width: int) -> FloatArray:
         """(classes, channels, height, width): d logit_c / d features, for every class."""
@@ -161,8 +176,8 @@ def normalise(values: FloatArray) -> FloatArray:
 def upsample_cam(cam: FloatArray, size: int) -> FloatArray:
     """Bilinear upsampling of the coarse map to `size`², normalised to 0-1.
 
-    OpenCV's resize aligns pixel centres, so each feature cell lands on the 16×16 block
-    of the 64-pixel crop it was pooled from.
+    OpenCV's resize aligns pixel centres, so each feature cell lands on the block of the
+    crop it was pooled from (16×16 of the mini-Xception's 64 pixels, 8×8 of ours-v1's 48).
     """
     import cv2
 
@@ -173,13 +188,14 @@ def upsample_cam(cam: FloatArray, size: int) -> FloatArray:
 def pixel_saliency(
     image: npt.NDArray[np.float32],
     score: Callable[[npt.NDArray[np.float32]], FloatArray],
-    step: float = SALIENCY_STEP,
+    step: float,
     batch: int = SALIENCY_BATCH,
 ) -> FloatArray:
     """d score / d pixel (H, W) of one preprocessed (1, H, W) image, by central differences.
 
-    `score` maps a (N, 1, H, W) batch to N scores. Every pixel is moved by ±`step` alone, so
-    a face costs 2·H·W model runs, batched; see SALIENCY_STEP for the choice of step.
+    `score` maps a (N, 1, H, W) batch to N scores. Every pixel is moved by ±`step` (model
+    input units) alone, so a face costs 2·H·W model runs, batched; see
+    SALIENCY_GRAY_LEVELS for the choice of step.
     """
     pixels = image.shape[1] * image.shape[2]
     gradient = np.empty(pixels, dtype=np.float64)
@@ -195,16 +211,25 @@ def pixel_saliency(
     return gradient.reshape(image.shape[1:])
 
 
-def load_class_head() -> ClassHead:
-    """Read the class convolution from the ONNX file, refusing a graph the maths does not fit."""
-    layer = emotion_class_layer()
+def load_class_head(model: str | None = None) -> ClassHead:
+    """Read the class head of an emotion model (None: the default one) from its ONNX file,
+    as a convolution + GAP, refusing a graph the maths does not fit."""
+    layer = emotion_class_layer(model)
+    if layer.pooled:
+        if layer.op_type != EXPECTED_LINEAR or layer.followers not in LINEAR_FOLLOWERS:
+            raise ReportError(
+                f"{layer.model_file}: the class head is not GAP + one linear layer + softmax"
+            )
+        scale = 1.0 / layer.temperature
+        weights = layer.weights[:, :, None, None] * scale
+        return ClassHead(weights, layer.bias * scale, 0, layer.model)
     if layer.op_type != EXPECTED_HEAD:
         raise ReportError(f"{layer.model_file}: expected a {EXPECTED_HEAD} after the features")
     pads = list(layer.attributes.get("pads", [0, 0, 0, 0]))
     strides = list(layer.attributes.get("strides", [1, 1]))
     if list(layer.followers) != [EXPECTED_POOL] or strides != [1, 1] or len(set(pads)) != 1:
         raise ReportError(f"{layer.model_file}: the class head is not a stride-1 conv + GAP")
-    return ClassHead(layer.weights, layer.bias, int(pads[0]))
+    return ClassHead(layer.weights, layer.bias, int(pads[0]), layer.model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +272,9 @@ def explain_faces(
                 crop_bgr=crops[index],
                 probs=probs[index],
                 cam=gradcam(features[index], target, head.weights, head.padding),
-                saliency=pixel_saliency(inputs[index], logit),
+                saliency=pixel_saliency(
+                    inputs[index], logit, analysis.gray_level * SALIENCY_GRAY_LEVELS
+                ),
             )
         )
     return results
@@ -264,7 +291,7 @@ def render(maps: FaceMaps) -> dict[str, ImageArray]:
     """The four images of a face, each DISPLAY_SIZE²: crop, Grad-CAM, overlay, saliency.
 
     The crop and saliency are upscaled with nearest neighbour, so each model pixel shows as
-    a 3×3 block and nothing is invented; the Grad-CAM is bilinear from its 4×4 grid (JET
+    a 3×3 (4×4) block and nothing is invented; the Grad-CAM is bilinear from its grid (JET
     colours); the saliency is |d logit / d pixel| scaled by its maximum (INFERNO colours).
     """
     import cv2
@@ -387,8 +414,9 @@ def run(ctx: ReportContext) -> ReportResult:
     options = dict(ctx.options)
     class_index = _class_index(options.get("class"))
     frames = _input_frames(options)
-    head = load_class_head()
-    analysis = FaceAnalysis()
+    model = options.get("model") or ctx.emotion_model
+    head = load_class_head(model)
+    analysis = FaceAnalysis(model)
     explained = []
     for frame_index, frame in frames:
         faces = analysis.detect(frame)
@@ -424,7 +452,7 @@ def run(ctx: ReportContext) -> ReportResult:
                 " ".join(names),
             ]
         )
-        title = f"#{number} frame {maps.frame}: {EMOTIONS[target]}"
+        title = f"#{number} frame {maps.frame}: {EMOTIONS[target]} ({analysis.model})"
         tiles.append((title, images["crop"], images["overlay"], maps.probs))
     written.append(_write(out_dir / "contact_sheet.png", contact_sheet(tiles)))
     return ReportResult(
@@ -432,7 +460,9 @@ def run(ctx: ReportContext) -> ReportResult:
         rows=rows,
         files=written,
         notes=notes,
+        text=f"Emotion model: {analysis.model}",
         data={
+            "model": analysis.model,
             "score": "logit",
             "probabilities": [
                 dict(zip(EMOTIONS, map(float, maps.probs), strict=True)) for maps in explained
@@ -462,6 +492,12 @@ def reports() -> list[Report]:
                     "Class to explain (default: each face's predicted class).",
                     type="choice",
                     choices=EMOTIONS,
+                ),
+                Option(
+                    "model",
+                    "Emotion model to explain (default: [emotion] model of the config).",
+                    type="choice",
+                    choices=EMOTION_MODELS,
                 ),
             ),
         )

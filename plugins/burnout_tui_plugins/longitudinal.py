@@ -35,6 +35,7 @@ from burnout_tui.plugin import (
     ReportResult,
     final_percent,
 )
+from burnout_tui_plugins._models import mixed_models_note, model_counts, session_models
 
 if TYPE_CHECKING:
     import duckdb
@@ -345,6 +346,12 @@ def run(ctx: ReportContext) -> ReportResult:
         for s in series.sessions
     ]
     notes = [series.trend_note for series in all_series if series.trend_note is not None]
+    counts = model_counts(
+        session_models(ctx.con, (s.session_id for series in all_series for s in series.sessions))
+    )
+    mixed = mixed_models_note(counts)
+    if mixed is not None:
+        notes.insert(0, mixed)
     return ReportResult(
         columns=COLUMNS,
         rows=rows,
@@ -353,6 +360,7 @@ def run(ctx: ReportContext) -> ReportResult:
         text="\n\n".join(chart(series, window) for series in all_series),
         data={
             "window": window,
+            "emotion_models": counts,
             "definitions": DEFINITIONS,
             "users": [series.as_dict() for series in all_series],
         },

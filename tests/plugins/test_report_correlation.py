@@ -75,10 +75,11 @@ def add_session(
     started_at: datetime,
     probs: Sequence[Sequence[float]],
     status: repository.FinalStatus = "complete",
+    emotion_model: str | None = "ours-v1",
 ) -> int:
     """A finished session at `started_at` with one face frame per probability vector."""
     user_id = repository.get_or_create_user(con, user)
-    session_id = repository.start_session(con, user_id, "test", "{}")
+    session_id = repository.start_session(con, user_id, "test", "{}", emotion_model=emotion_model)
     scores = frame_scores(np.asarray(probs, dtype=np.float64), ScoringConfig())
     for index, (p, score) in enumerate(zip(probs, scores, strict=True)):
         con.execute(
@@ -333,3 +334,29 @@ def test_csv_needs_no_database_through_the_cli(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert '"n"' in done.stdout
     assert not missing.exists()
+
+
+def test_sessions_of_different_emotion_models_are_a_warning(
+    tmp_path: Path, read_only: list[duckdb.DuckDBPyConnection]
+) -> None:
+    db = tmp_path / "sessions.duckdb"
+    con = make_db(db)
+    for day, (frames, burnout) in enumerate([([HAPPY], 0.2), ([SAD], 0.8), ([NEUTRAL], 0.5)]):
+        session = add_session(con, "alice", T0 + timedelta(days=day), frames)
+        add_survey(con, "alice", T0 + timedelta(days=day, hours=1), burnout, session_id=session)
+    con.close()
+    same = run_report(correlation.run, db, tmp_path, read_only)
+    assert same.data["emotion_models"] == {"ours-v1": 3}
+    assert not any("emotion models" in note for note in same.notes)
+
+    for opened in read_only:
+        opened.close()
+    con = open_database(db)
+    session = add_session(con, "alice", T0 + timedelta(days=5), [SAD], emotion_model="minixception")
+    add_survey(con, "alice", T0 + timedelta(days=5, hours=1), 0.9, session_id=session)
+    con.close()
+    mixed = run_report(correlation.run, db, tmp_path, read_only)
+    assert mixed.data["emotion_models"] == {"ours-v1": 3, "minixception": 1}
+    (warning,) = [note for note in mixed.notes if "emotion models" in note]
+    assert warning.startswith("Warning:") and "ours-v1: 3, minixception: 1" in warning
+    assert "\n" not in warning

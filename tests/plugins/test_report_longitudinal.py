@@ -14,6 +14,7 @@ from burnout_tui_plugins._stats import linear_trend, rolling_mean
 from scipy import stats
 
 from burnout_tui.plugin import ReportError
+from burnout_tui.store import open_database
 from tests.plugins.test_report_correlation import (
     HAPPY,
     NEUTRAL,
@@ -138,3 +139,29 @@ def test_bar_and_pure_helpers() -> None:
         linear_trend([0.0, 1.0], [0.1, 0.2])
     with pytest.raises(ValueError, match="different times"):
         linear_trend([1.0, 1.0, 1.0], [0.1, 0.2, 0.3])
+
+
+def test_sessions_of_different_emotion_models_are_a_warning(
+    history_db: Path, tmp_path: Path, read_only: list[duckdb.DuckDBPyConnection]
+) -> None:
+    same = run_report(longitudinal.run, history_db, tmp_path, read_only)
+    assert same.data["emotion_models"] == {"ours-v1": 7}
+    assert not any("emotion models" in note for note in same.notes)
+    for opened in read_only:
+        opened.close()
+    con = open_database(history_db)
+    con.execute(
+        "UPDATE sessions SET emotion_model = 'minixception' WHERE session_id IN "
+        "(SELECT min(session_id) FROM sessions)"
+    )
+    con.execute(
+        "UPDATE sessions SET emotion_model = NULL WHERE session_id IN "
+        "(SELECT max(session_id) FROM sessions)"
+    )
+    con.close()
+    mixed = run_report(longitudinal.run, history_db, tmp_path, read_only)
+    assert mixed.data["emotion_models"] == {"ours-v1": 5, "minixception": 1, "unrecorded": 1}
+    (warning,) = [note for note in mixed.notes if "emotion models" in note]
+    assert "ours-v1: 5, minixception: 1, unrecorded: 1" in warning
+    alice = run_report(longitudinal.run, history_db, tmp_path, read_only, user="bob")
+    assert alice.data["emotion_models"] == {"ours-v1": 1, "unrecorded": 1}

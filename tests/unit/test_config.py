@@ -20,6 +20,7 @@ from burnout_tui.config import (
     load_config,
 )
 from burnout_tui.config_file import render_default_config
+from burnout_tui.emotion_models import DEFAULT_EMOTION_MODEL, EMOTION_MODEL_NAMES
 from burnout_tui.errors import UserError
 
 if sys.version_info >= (3, 11):
@@ -175,3 +176,18 @@ def test_every_setting_has_a_reason() -> None:
         for item in fields(getattr(Config(), name)):
             assert item.metadata.get(REASON), f"{name}.{item.name}"
         assert section
+
+
+def test_emotion_model_and_flip(workdir: Path) -> None:
+    assert Config().emotion.model == DEFAULT_EMOTION_MODEL == "ours-v1"
+    assert Config().emotion.flip is False
+    text = '[emotion]\nmodel = "minixception"\nflip = true\n'
+    chosen = load_config(write(workdir / "c.toml", text))
+    assert chosen.emotion.model == "minixception" and chosen.emotion.flip is True
+
+
+def test_unknown_emotion_model_is_one_line_naming_the_choices(workdir: Path) -> None:
+    message = one_line_error(write(workdir / "c.toml", '[emotion]\nmodel = "resnet"\n'))
+    assert "emotion.model" in message and "'resnet'" in message
+    assert all(f'"{name}"' in message for name in EMOTION_MODEL_NAMES)
+    assert "flip" in one_line_error(write(workdir / "d.toml", "[emotion]\nflip = 1\n"))

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from burnout_tui.emotion_models import DEFAULT_EMOTION_MODEL
 from burnout_tui.store import open_database, repository
 from burnout_tui.store.track_tables import TRACK_TABLES
 from tests.command_line import assert_one_line_error, run_cli
@@ -149,3 +150,11 @@ def test_frames_are_filed_under_the_person_their_track_is(
     assert expected[0][0] > 0
     assert frames_in("ana") == expected
     assert frames_in("bo") == [(0,)]
+
+
+def test_export_keeps_each_sessions_emotion_model(exported: tuple[Path, Path]) -> None:
+    db, out = exported
+    query = "SELECT DISTINCT emotion_model FROM v_sessions WHERE source = 'demo'"
+    from_export = rows(query, "--from", str(out))
+    assert from_export == rows(query, "--db", str(db))
+    assert DEFAULT_EMOTION_MODEL in json.dumps(from_export)
