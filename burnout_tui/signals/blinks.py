@@ -91,6 +91,11 @@ REFERENCE_PERCENTILE = 75.0
 blinks and, when drowsy, longer closures pull the lower part of the distribution down,
 while the upper quartile stays on open eyes."""
 
+REFERENCE_REFRESH_S = 0.5
+"""The open-eye percentile is recomputed at most twice a second while the eye reads open,
+and afresh for the frame a candidate starts on: recomputing it every frame was most of the
+detector's cost (about 0.1 ms a frame), and only a candidate's start needs it exact."""
+
 MIN_REFERENCE_S = 1.0
 """No candidate before this much observed time: a shorter stretch has too few samples (30
 at 30 fps) for an open-eye percentile. 1 s, not more: on the shared clips, blinks 1.2 and
@@ -278,6 +283,8 @@ class BlinkDetector:
         self._bins: deque[list[float]] = deque()
         self._observed = 0.0
         self._blink_times: deque[float] = deque()
+        self._reference_value = math.nan
+        self._reference_at: float | None = None
 
     def push(self, ts: float, ear: float) -> list[Blink]:
         """Fold in one sample (NaN EAR: skipped); the blinks that completed with it."""
@@ -304,6 +311,8 @@ class BlinkDetector:
         if self._since_gap < MIN_REFERENCE_S:
             return found
         reference = candidate.reference if candidate is not None else self._reference()
+        if candidate is None and ear < self.settings.blink_ratio * reference:
+            reference = self._reference(fresh=True)  # a candidate starts against today's eye
         if ear < self.settings.blink_ratio * reference:
             gap = LONG_MERGE_GAP_S if self._last_blink_duration > LONG_BLINK_S else MERGE_GAP_S
             open_time = ts - candidate.last_closed - self._interval() if candidate else 0.0
@@ -322,6 +331,7 @@ class BlinkDetector:
 
     def _restart(self) -> None:
         self._samples.clear()
+        self._reference_at = None
         self._candidate = None
         self._since_gap = 0.0
 
@@ -347,9 +357,14 @@ class BlinkDetector:
         while self._samples and self._samples[0][0] < keep_from:
             self._samples.popleft()
 
-    def _reference(self) -> float:
-        values = np.fromiter((ear for _, ear in self._samples), dtype=np.float64)
-        return float(np.percentile(values, REFERENCE_PERCENTILE))
+    def _reference(self, fresh: bool = False) -> float:
+        ts = self._samples[-1][0]
+        stale = self._reference_at is None or ts - self._reference_at >= REFERENCE_REFRESH_S
+        if fresh or stale:
+            values = np.fromiter((ear for _, ear in self._samples), dtype=np.float64)
+            self._reference_value = float(np.percentile(values, REFERENCE_PERCENTILE))
+            self._reference_at = ts
+        return self._reference_value
 
     def _interval(self) -> float:
         return float(np.median(self._intervals)) if self._intervals else 1.0 / DATASET_FPS
