@@ -524,6 +524,72 @@ class CalibrationConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DrowsinessConfig:
+    """Blink features and the drowsiness level learned from real drowsy people.
+
+    Each blink's frequency, amplitude, duration and eye-opening velocity are measured from
+    the eye aspect ratio as the UTA-RLDD dataset defines them, normalised by the person's
+    own baseline, and every 30 blinks form a window the drowsiness model reads as alert,
+    low vigilant or drowsy (docs/drowsiness.md, models/README.md). The labels the model
+    learned from are self-reports of drivers-at-a-desk videos: a level, not a diagnosis.
+    """
+
+    enabled: bool = setting(
+        True,
+        "false: no blink features, no drowsiness level, nothing stored in `blinks`.",
+    )
+    blink_ratio: float = setting(
+        0.70,
+        "A blink candidate starts where the mean EAR of both eyes falls below this share "
+        "of the person's recent open-eye EAR. 0.70, as the fatigue cues' `closed_ratio`: "
+        "on the shared clips 0.80 also took squints and half-lowered lids for blinks "
+        "(15 found for d6's 9), 0.70 found 8 of its 9 with one false, 0.65 began to miss "
+        "real ones (docs/drowsiness.md).",
+    )
+    min_amplitude_ratio: float = setting(
+        0.12,
+        "A blink's amplitude must reach this share of the open-eye EAR. 0.12: the "
+        "dataset's noise floor, 0.04 EAR on dlib's landmarks whose open eyes read about "
+        "0.3, as a share, so it holds on the mesh's different EAR scale.",
+    )
+    reference_s: float = setting(
+        10.0,
+        "The open-eye EAR a candidate is judged against is taken over this many seconds "
+        "before it. 10: several blinks' worth, so one blink or a short squint does not "
+        "move it, short enough to follow a head that turns or a light that changes.",
+    )
+    frequency_window_s: float = setting(
+        600.0,
+        "The frequency feature counts blinks over at most this many seconds of observed "
+        "time. 600: the dataset's frequency is cumulative over one video of about 10 "
+        "minutes; over a whole day a cumulative count would no longer move at all.",
+    )
+    baseline_s: float = setting(
+        180.0,
+        "Without a calibration that holds blinks, the first this many seconds of a track "
+        "are the person's blink baseline (mean and spread of each feature). 180: the "
+        "dataset's baselines are the last third of a 10-minute alert video, about 3 "
+        "minutes of blinks.",
+    )
+    min_baseline_blinks: int = setting(
+        15,
+        "Fewest blinks a baseline's means and spreads are computed from; with fewer the "
+        "baseline stretch goes on. 15: a calibration minute holds 15-20 blinks, and a "
+        "spread from fewer swings by more than a third from one sample to the next.",
+    )
+
+    def __post_init__(self) -> None:
+        _require(0.0 < self.blink_ratio < 1.0, "blink_ratio must be between 0 and 1")
+        _require(
+            0.0 < self.min_amplitude_ratio < 1.0, "min_amplitude_ratio must be between 0 and 1"
+        )
+        for name in ("reference_s", "frequency_window_s", "baseline_s"):
+            value = getattr(self, name)
+            _require(math.isfinite(value) and value > 0.0, f"{name} must be a finite number > 0")
+        _require(self.min_baseline_blinks >= 2, "min_baseline_blinks must be at least 2")
+
+
+@dataclass(frozen=True, slots=True)
 class StoreConfig:
     """Where sessions are stored, how long rows may wait before being written, and
     whether a new database is encrypted.
@@ -713,6 +779,7 @@ class Config:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     heart: HeartConfig = field(default_factory=HeartConfig)
     emotion: EmotionConfig = field(default_factory=EmotionConfig)
+    drowsiness: DrowsinessConfig = field(default_factory=DrowsinessConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; stored with each session so its score can be recomputed later."""

@@ -575,6 +575,40 @@ def pulse_table(video: Path, config: Config) -> Table:
     return table
 
 
+DROWSINESS_SECONDS = 300.0
+"""Five minutes of a synthetic 30 fps EAR series with a blink every 3 s: past the blink
+baseline and the first 30-blink window, so every part of the drowsiness stage runs."""
+
+
+def drowsiness_table() -> Table:
+    """The drowsiness stage's own cost: blink detection and normalisation per frame, and
+    one model run (a single window, as a blink completes) in ms."""
+    from burnout_tui.runtime.drowsiness_model import DrowsinessModel
+    from burnout_tui.signals.drowsiness import WINDOW_BLINKS, BlinkTrack
+
+    t = np.arange(0.0, DROWSINESS_SECONDS, 1.0 / 30.0)
+    phase = np.mod(t, 3.0)
+    ear = 0.3 - 0.15 * np.clip(1.0 - np.abs(phase - 1.5) / 0.15, 0.0, 1.0)
+    ear += np.random.default_rng(0).normal(0.0, 0.004, t.size)
+    track = BlinkTrack(load_config().drowsiness, 0.5, None)
+    start = time.perf_counter()
+    blinks = sum(len(track.push(float(a), float(b))) for a, b in zip(t, ear, strict=True))
+    per_frame_us = (time.perf_counter() - start) / t.size * 1e6
+    model = DrowsinessModel()
+    window = np.zeros((1, WINDOW_BLINKS, 4), dtype=np.float32)
+    runs = []
+    for _ in range(200):
+        begin = time.perf_counter()
+        model.predict(window)
+        runs.append((time.perf_counter() - begin) * 1e3)
+    table = Table(title="drowsiness stage (synthetic 30 fps EAR, one blink every 3 s)")
+    for column in ("part", "cost"):
+        table.add_column(column, justify="left" if column == "part" else "right")
+    table.add_row(f"blink features, per frame ({blinks} blinks)", f"{per_frame_us:.1f} µs")
+    table.add_row("model, one 30-blink window (median of 200)", f"{np.median(runs):.3f} ms")
+    return table
+
+
 @dataclass(frozen=True)
 class Inputs:
     """What every table may need: the shared data folder and the config in effect."""
@@ -601,6 +635,7 @@ TABLES: dict[str, Callable[[Inputs], Table | None]] = {
     "threads": lambda given: threads_table(),
     "pulse": lambda given: pulse_table(given.video, given.config),
     "emotion": lambda given: emotion_table(given.video),
+    "drowsiness": lambda given: drowsiness_table(),
 }
 """Every table, in the order a full run prints them; `--only NAME` picks some (the
 forecast evaluation prints its own)."""

@@ -85,7 +85,13 @@ def calibrate_command(
     def keep_baseline(con: duckdb.DuckDBPyConnection, session_id: int) -> None:
         user_id = repository.get_or_create_user(con, user)
         calibration = save_calibration(
-            con, user_id, session_id, PRIMARY_TRACK, window, config.fatigue
+            con,
+            user_id,
+            session_id,
+            PRIMARY_TRACK,
+            window,
+            config.fatigue,
+            config.drowsiness.min_baseline_blinks,
         )
         if calibration is None:
             raise CalibrationError(
@@ -141,4 +147,7 @@ def calibration_table(calibration: Calibration) -> Table:
         table.add_row("blinks", f"{calibration.blink_rate:.1f}/min")
     if calibration.perclos is not None:
         table.add_row("PERCLOS", f"{calibration.perclos:.1%}")
+    if calibration.blink_count is not None:
+        usable = "" if calibration.blink_means is not None else " (too few for a baseline)"
+        table.add_row("blinks with features", f"{calibration.blink_count}{usable}")
     return table

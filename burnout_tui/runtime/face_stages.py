@@ -1,4 +1,5 @@
-"""The per-face stages of the pipeline: mesh → crop → emotion → fatigue → scoring → forecast.
+"""The per-face stages of the pipeline: mesh → crop → emotion → fatigue → drowsiness →
+scoring → forecast.
 
 Each stage takes every face of one frame at once (the emotion CNN and the face mesh run
 one batch per frame) and returns them with its own fields filled in, through
@@ -23,6 +24,7 @@ import numpy.typing as npt
 
 from burnout_tui.config import (
     Config,
+    DrowsinessConfig,
     EmotionConfig,
     FatigueConfig,
     HeartConfig,
@@ -31,10 +33,13 @@ from burnout_tui.config import (
 )
 from burnout_tui.forecast.inputs import input_vector
 from burnout_tui.forecast.model import Forecaster, TrackForecast
+from burnout_tui.runtime.drowsiness_model import DrowsinessModel
 from burnout_tui.runtime.face_policy import MeshGuide
 from burnout_tui.scoring import RollingScore, frame_scores
 from burnout_tui.scoring.calibration import Calibration
 from burnout_tui.scoring.fatigue import Baseline, FatigueFrame, FatigueTracker
+from burnout_tui.signals.blink_baseline import BlinkBaseline
+from burnout_tui.signals.drowsiness import BlinkRecord, BlinkTrack, DrowsinessLevel, PendingBlink
 from burnout_tui.signals.heart import HeartTracker, PulseFrame
 from burnout_tui.sources.frame import Frame
 from burnout_tui.vision.align import aligned_crop
@@ -79,6 +84,8 @@ class FaceWork:
     normalized_score: float | None = None
     forecast: float | None = None
     pulse: PulseFrame | None = None
+    blinks: tuple[BlinkRecord, ...] = ()
+    drowsiness: DrowsinessLevel | None = None
 
 
 def needed(value: T | None, name: str, stage: str) -> T:
@@ -248,6 +255,83 @@ class FatigueStage:
         return replace(work, fatigue=tracker.push(ts, work.measures))
 
 
+class DrowsinessStage:
+    """Blinks with the dataset's four features per track, and the drowsiness level of each
+    window of 30 normalised blinks (docs/drowsiness.md).
+
+    The EAR is the mean of both eyes', as in the dataset, from the mesh measures; a frame
+    without them adds nothing. Every window completed on a frame, over all its faces, goes
+    through the model in one batch. A single-user session normalises by the person's
+    calibrated blink baseline if their calibration holds one; otherwise (and for the tracks
+    of a multi-user session) each track learns its own from its first `baseline_s`.
+    """
+
+    clock = "score"
+
+    def __init__(
+        self,
+        settings: DrowsinessConfig,
+        max_gap_s: float,
+        baseline: BlinkBaseline | None,
+        model: DrowsinessModel,
+    ) -> None:
+        self.settings = settings
+        self.max_gap_s = max_gap_s
+        self.baseline = baseline
+        self.model = model
+        self._tracks: dict[int, BlinkTrack] = {}
+        self._last_ts: dict[int, float] = {}
+        self._levels: dict[int, DrowsinessLevel] = {}
+
+    def reset(self) -> None:
+        self._tracks, self._last_ts, self._levels = {}, {}, {}
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        for track_id in track_ids:
+            self._tracks.pop(track_id, None)
+            self._last_ts.pop(track_id, None)
+            self._levels.pop(track_id, None)
+
+    def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
+        pending = [self._push(frame.ts, work) for work in faces]
+        windows = [
+            blink.window for blinks in pending for blink in blinks if blink.window is not None
+        ]
+        probabilities = self.model.predict(np.stack(windows)) if windows else np.zeros((0, 3))
+        done = []
+        read = 0
+        for work, blinks in zip(faces, pending, strict=True):
+            records = []
+            for blink in blinks:
+                level = None
+                if blink.window is not None:
+                    p_alert, p_low, p_drowsy = (float(p) for p in probabilities[read])
+                    read += 1
+                    level = DrowsinessLevel(p_alert, p_low, p_drowsy)
+                    self._levels[work.track_id] = level
+                records.append(BlinkRecord(blink.blink, blink.normalised, level))
+            done.append(
+                replace(work, blinks=tuple(records), drowsiness=self._levels.get(work.track_id))
+            )
+        return tuple(done)
+
+    def _push(self, ts: float, work: FaceWork) -> list[PendingBlink]:
+        measures = work.measures
+        if measures is None:
+            return []
+        track = self._tracks.get(work.track_id)
+        last_ts = self._last_ts.get(work.track_id)
+        if track is None or (last_ts is not None and ts < last_ts):
+            # A new track, or the source restarted its clock (as in `FatigueStage`): the
+            # blink windows cannot span the jump, the person's baseline holds.
+            known = self.baseline if track is None else track.baseline
+            track = BlinkTrack(self.settings, self.max_gap_s, known)
+            self._tracks[work.track_id] = track
+        self._last_ts[work.track_id] = ts
+        ear = 0.5 * (measures.ear_left + measures.ear_right)
+        return track.push(ts, ear)
+
+
 class ScoringStage:
     """The frame score from the emotions, its rolling mean per track, and with a
     calibration the rolling score as a z-score against the person's baseline."""
@@ -373,6 +457,15 @@ class PulseStage:
         return replace(work, pulse=tracker.push(frame.ts, rgb))
 
 
+def calibrated_blinks(calibration: Calibration | None) -> BlinkBaseline | None:
+    """The blink baseline a calibration holds, if it holds one (older ones do not)."""
+    if calibration is None or calibration.blink_means is None or calibration.blink_stds is None:
+        return None
+    return BlinkBaseline(
+        calibration.blink_count or 0, calibration.blink_means, calibration.blink_stds
+    )
+
+
 def default_stages(
     config: Config,
     threads: int,
@@ -392,6 +485,15 @@ def default_stages(
     stages.append(
         FatigueStage(config.fatigue, None if calibration is None else calibration.baseline)
     )
+    if config.mesh.enabled and config.drowsiness.enabled:
+        stages.append(
+            DrowsinessStage(
+                config.drowsiness,
+                config.fatigue.max_gap_s,
+                calibrated_blinks(calibration),
+                DrowsinessModel(threads=1),
+            )
+        )
     stages.append(ScoringStage(config.scoring, calibration, config.calibration.min_score_std))
     if forecaster is not None:
         stages.append(ForecastStage(forecaster))

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from burnout_tui.scoring.fatigue_frame import FatigueFrame
+from burnout_tui.signals.drowsiness import BlinkRecord, DrowsinessLevel
 from burnout_tui.signals.heart import PulseFrame
 from burnout_tui.vision.face import Face
 
@@ -36,6 +37,10 @@ class FaceResult:
     fatigue: FatigueFrame | None = None
     normalized_score: float | None = None
     pulse: PulseFrame | None = None
+    blinks: tuple[BlinkRecord, ...] = ()
+    """Blinks completed on this frame (`DrowsinessStage`), usually none."""
+    drowsiness: DrowsinessLevel | None = None
+    """The track's latest drowsiness level, None until 30 normalised blinks exist."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,14 @@ class Calibration:
     """Open-eye EAR, resting mouth and neutral head pose; None without face-mesh cues."""
     blink_rate: float | None
     perclos: float | None
+    blink_count: int | None = None
+    """Blinks of the session with the dataset's features (`blinks` rows); None before the
+    drowsiness stage existed."""
+    blink_means: tuple[float, float, float, float] | None = None
+    """Mean frequency, amplitude, duration and velocity of those blinks; None with too few
+    blinks for a baseline or a feature that never varied."""
+    blink_stds: tuple[float, float, float, float] | None = None
+    """Their spreads (population standard deviations), the drowsiness normalisation."""
 
     def normalize(self, rolling_score: float, min_std: float) -> float:
         """z-score of a rolling score against the baseline; `min_std` floors the spread so a

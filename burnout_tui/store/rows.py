@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from burnout_tui.store.blink_rows import blink_rows
 from burnout_tui.store.heart_rows import heart_rows
 from burnout_tui.store.schema import FATIGUE_COLUMNS, FEATURE_COLUMNS, PROBABILITY_COLUMNS
 from burnout_tui.store.table_rows import TableRow
@@ -173,7 +174,7 @@ SideRows = Callable[[int, int, float, Any], Iterable[TableRow]]
 the pipeline's face result) → rows, usually none or one (a heart-rate estimate or a blink
 a stage completed on this frame)."""
 
-SIDE_ROWS: tuple[SideRows, ...] = (heart_rows,)
+SIDE_ROWS: tuple[SideRows, ...] = (heart_rows, blink_rows)
 """Every side table's row builder; a stage that stores rows outside `frames` adds its
 function here (and its table to `track_tables.TRACK_TABLES`)."""
 

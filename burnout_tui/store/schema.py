@@ -56,6 +56,12 @@ Design notes:
   (`sessions.emotion_model`, an `[emotion] model` name, written when the session
   starts), so a report never mixes models silently; every session stored before it ran
   the mini-Xception, the only model then. `v_sessions` gains the column at its end.
+- The blinks migration adds `blinks`, a per-face side table (`store.blink_rows`): one row
+  per blink with the UTA-RLDD dataset's four features, raw and normalised against the
+  person's blink baseline, and the drowsiness level of the 30-blink window ending at it
+  (docs/drowsiness.md); `calibrations` gains that baseline (count, mean and spread of each
+  feature over the calibration session's blinks), and `v_blinks` names each row's person
+  as `v_track_frames` does.
 """
 
 from __future__ import annotations
@@ -447,5 +453,94 @@ MIGRATIONS: tuple[str, ...] = (
         s.emotion_model
     FROM sessions AS s
     JOIN users AS u USING (user_id);
+    """,
+    """
+    CREATE TABLE blinks (
+        session_id INTEGER NOT NULL,
+        track_id INTEGER NOT NULL,
+        frame_index INTEGER NOT NULL,
+        ts DOUBLE NOT NULL,
+        start_ts DOUBLE NOT NULL,
+        end_ts DOUBLE NOT NULL,
+        frequency DOUBLE NOT NULL,
+        amplitude DOUBLE NOT NULL,
+        duration DOUBLE NOT NULL,
+        velocity DOUBLE NOT NULL,
+        z_frequency DOUBLE,
+        z_amplitude DOUBLE,
+        z_duration DOUBLE,
+        z_velocity DOUBLE,
+        level VARCHAR,
+        p_alert DOUBLE,
+        p_low_vigilant DOUBLE,
+        p_drowsy DOUBLE
+    );
+
+    ALTER TABLE calibrations ADD COLUMN blink_count INTEGER;
+    ALTER TABLE calibrations ADD COLUMN blink_frequency_mean DOUBLE;
+    ALTER TABLE calibrations ADD COLUMN blink_amplitude_mean DOUBLE;
+    ALTER TABLE calibrations ADD COLUMN blink_duration_mean DOUBLE;
+    ALTER TABLE calibrations ADD COLUMN blink_velocity_mean DOUBLE;
+    ALTER TABLE calibrations ADD COLUMN blink_frequency_std DOUBLE;
+    ALTER TABLE calibrations ADD COLUMN blink_amplitude_std DOUBLE;
+    ALTER TABLE calibrations ADD COLUMN blink_duration_std DOUBLE;
+    ALTER TABLE calibrations ADD COLUMN blink_velocity_std DOUBLE;
+
+    CREATE OR REPLACE VIEW v_calibrations AS
+    SELECT
+        c.calibration_id,
+        u.name AS "user",
+        c.session_id,
+        c.created_at,
+        c.face_frames,
+        c.score_mean,
+        c.score_std,
+        c.ear_open,
+        c.mar_rest,
+        c.yaw0,
+        c.pitch0,
+        c.roll0,
+        c.blink_rate,
+        c.perclos,
+        c.blink_count,
+        c.blink_frequency_mean,
+        c.blink_amplitude_mean,
+        c.blink_duration_mean,
+        c.blink_velocity_mean,
+        c.blink_frequency_std,
+        c.blink_amplitude_std,
+        c.blink_duration_std,
+        c.blink_velocity_std
+    FROM calibrations AS c
+    JOIN users AS u USING (user_id);
+
+    CREATE VIEW v_blinks AS
+    SELECT
+        b.session_id,
+        coalesce(tu.name, su.name) AS "user",
+        b.track_id,
+        b.frame_index,
+        b.ts,
+        b.start_ts,
+        b.end_ts,
+        s.started_at + to_seconds(b.start_ts) AS blink_time,
+        b.frequency,
+        b.amplitude,
+        b.duration,
+        b.velocity,
+        b.z_frequency,
+        b.z_amplitude,
+        b.z_duration,
+        b.z_velocity,
+        b.level,
+        b.p_alert,
+        b.p_low_vigilant,
+        b.p_drowsy,
+        5.0 * b.p_low_vigilant + 10.0 * b.p_drowsy AS expected_level
+    FROM blinks AS b
+    JOIN sessions AS s USING (session_id)
+    JOIN users AS su ON su.user_id = s.user_id
+    LEFT JOIN track_users AS t ON t.session_id = b.session_id AND t.track_id = b.track_id
+    LEFT JOIN users AS tu ON tu.user_id = t.user_id;
     """,
 )

@@ -10,5 +10,5 @@ back all walk this tuple, so a new per-face table is its migration, its row clas
 
 from __future__ import annotations
 
-TRACK_TABLES: tuple[str, ...] = ("frames", "heart")
+TRACK_TABLES: tuple[str, ...] = ("frames", "heart", "blinks")
 """Every per-face table, `frames` first."""

@@ -66,6 +66,7 @@ from burnout_tui.scoring.fatigue import (
     FatigueTracker,
     baseline_from_measures,
 )
+from burnout_tui.signals.blinks import detect_blinks
 from burnout_tui.store.fatigue import FatigueRow
 from burnout_tui.vision.detector import FaceDetector
 from burnout_tui.vision.face import Face
@@ -317,3 +318,42 @@ def test_a_profile_looks_away_to_negative_yaw(hamilton: Clip) -> None:
     assert len(yaws) >= MIN_PROFILE_FRAMES
     assert all(yaw < -AWAY_YAW_DEG for yaw in yaws if math.isfinite(yaw))
     assert track.share("looking_away", HAMILTON_PROFILE) > 0.9
+
+
+def _dataset_blink_peaks(clip: Clip) -> list[int]:
+    """Frames of the blinks the drowsiness features are computed for (`signals.blinks`, the
+    mean EAR of both eyes, as in the UTA-RLDD dataset), at each blink's deepest point."""
+    samples = [
+        (ts, 0.5 * (m.ear_left + m.ear_right))
+        for ts, m in zip(clip.stamps, clip.measures, strict=True)
+        if m is not None
+    ]
+    stamps, ears = zip(*samples, strict=True)
+    return [round(blink.peak_ts * clip.fps) for blink in detect_blinks(stamps, ears)]
+
+
+DATASET_PEAK_SLACK = 3
+"""The smoothed EAR's lowest point may sit a frame or two outside the closed frames."""
+
+
+def _near(frame: int, spans: Sequence[Span]) -> bool:
+    return any(
+        first - DATASET_PEAK_SLACK <= frame <= last + DATASET_PEAK_SLACK for first, last in spans
+    )
+
+
+@pytest.mark.parametrize(("name", "truth"), [("d6", D6_BLINKS), ("d9", D9_BLINKS)])
+def test_dataset_blinks_match_ground_truth(
+    name: str, truth: Sequence[Span], request: pytest.FixtureRequest
+) -> None:
+    peaks = _dataset_blink_peaks(request.getfixturevalue(name))
+    assert abs(len(peaks) - len(truth)) <= COUNT_TOLERANCE * len(truth)
+    found = [any(_near(p, [span]) for p in peaks) for span in truth]
+    assert sum(found) >= MIN_RECALL * len(truth)
+    false = [p for p in peaks if not _near(p, truth)]
+    assert len(false) <= 1
+
+
+def test_dataset_blinks_ignore_winks_and_long_closures(d3: Clip) -> None:
+    """d3 has no blink: at most the moment both eyes shut as they go down (50-51)."""
+    assert all(_near(p, [D3_WINKS]) for p in _dataset_blink_peaks(d3))

@@ -174,3 +174,34 @@ def test_monitor_request_carries_no_token() -> None:
 def test_unreadable_monitor_request_is_one_line(text: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
         MonitorRequest.from_json(text, "$BURNOUT_TUI_SERVE")
+
+
+def test_drowsiness_line_appears_with_the_first_level() -> None:
+    from textual.app import App, ComposeResult
+
+    from burnout_tui.signals.drowsiness import DrowsinessLevel
+    from burnout_tui.tui.widgets.drowsiness_line import DrowsinessLine, drowsiness_content
+    from tests.tui.pilot import run_async
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DrowsinessLine(id="drowsiness")
+
+    @run_async
+    async def scenario() -> None:
+        async with Host().run_test() as pilot:
+            line = pilot.app.query_one(DrowsinessLine)
+            assert not line.display
+            line.show(None)
+            assert not line.display
+            level = DrowsinessLevel(0.1, 0.2, 0.7)
+            line.show(level)
+            await pilot.pause()
+            assert line.display and line.level == level
+            line.show(None)
+            assert line.level == level, "a lost face keeps the last level"
+
+    scenario()
+    text = drowsiness_content(DrowsinessLevel(0.1, 0.2, 0.7)).plain
+    assert text.startswith("drowsiness (last 30 blinks): drowsy 70%")
+    assert "alert 10% · low vigilant 20% · drowsy 70%" in text

@@ -133,6 +133,7 @@ def test_forget_removes_every_row_and_byte(forget_db: Path) -> None:
     payload = json.loads(done.stdout)
     assert payload["removed"] == {
         "frames": frames_of[0][0],
+        "blinks": 0,
         "markers": 2,
         "calibrations": 1,
         "track_users": 1,

@@ -178,8 +178,12 @@ def test_default_stage_order() -> None:
         "CropStage",
         "EmotionStage",
         "FatigueStage",
+        "DrowsinessStage",
         "ScoringStage",
     ]
+    without = replace(loaded_config, drowsiness=replace(loaded_config.drowsiness, enabled=False))
+    stages = default_stages(without, 1, forecaster=None, calibration=None)
+    assert "DrowsinessStage" not in [type(stage).__name__ for stage in stages]
 
 
 def test_a_stage_list_missing_a_stage_fails_clearly(loaded_config: Config) -> None:

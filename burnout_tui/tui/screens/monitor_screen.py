@@ -36,7 +36,7 @@ from burnout_tui.tui.screens.survey_screen import InstrumentPicker
 from burnout_tui.tui.state.capture_protocol import Capture, forecaster_label
 from burnout_tui.tui.state.live_series import LiveSeries
 from burnout_tui.tui.state.store_access import StoreAccess
-from burnout_tui.tui.widgets import EmotionPanel, FixedSparkline
+from burnout_tui.tui.widgets import DrowsinessLine, EmotionPanel, FixedSparkline
 
 FIXED_LINES = 10
 """Lines of the monitor that are not emotion rows when the burnout chart is at its minimum:
@@ -98,6 +98,7 @@ class MonitorScreen(SessionScreen):
                 panel.border_title = "burnout / stress proxy (0-100 %)"
                 yield Static(id="burnout-line")
                 yield Static(id="fatigue-line")
+                yield DrowsinessLine(id="drowsiness-line")
                 yield FixedSparkline([], minimum=0.0, maximum=PERCENT_MAX, id="burnout-chart")
             emotions = EmotionPanel(id="emotions")
             emotions.border_title = "emotions (probability, 0-1)"
@@ -159,6 +160,7 @@ class MonitorScreen(SessionScreen):
             ),
             layout=False,
         )
+        self.query_one(DrowsinessLine).show(None if face is None else face.drowsiness)
         self.query_one("#burnout-panel").border_subtitle = format_forecast(
             series.forecast_percent(None if face is None else face.forecast),
             forecaster_label(self.capture),
