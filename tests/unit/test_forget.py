@@ -134,6 +134,7 @@ def test_forget_removes_every_row_and_byte(forget_db: Path) -> None:
     assert payload["removed"] == {
         "frames": frames_of[0][0],
         "blinks": 0,
+        "heart": 0,
         "markers": 2,
         "calibrations": 1,
         "track_users": 1,
