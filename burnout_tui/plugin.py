@@ -54,8 +54,17 @@ ENTRY_POINT_GROUP = "burnout_tui.plugins"
 
 OptionType = Literal["str", "int", "float", "flag", "path", "choice"]
 
-VIEWS: tuple[str, ...] = ("v_sessions", "v_frames", "v_surveys", "v_session_metrics", "v_markers")
-"""Documented, stable views a report should query instead of the raw tables."""
+VIEWS: tuple[str, ...] = (
+    "v_sessions",
+    "v_frames",
+    "v_surveys",
+    "v_session_metrics",
+    "v_markers",
+    "v_heart",
+)
+"""Documented, stable views a report should query instead of the raw tables. `v_heart`
+(the camera heart rate per track per second, NULL `bpm` when withheld) is empty for
+sessions recorded without the pulse stage."""
 
 
 class ReportError(UserError):
