@@ -65,8 +65,17 @@ OptionType = Literal["str", "int", "float", "flag", "path", "choice"]
 EMOTION_MODELS: tuple[str, ...] = EMOTION_MODEL_NAMES
 """The emotion models a report can name (`[emotion] model`, `v_sessions.emotion_model`)."""
 
-VIEWS: tuple[str, ...] = ("v_sessions", "v_frames", "v_surveys", "v_session_metrics", "v_markers")
-"""Documented, stable views a report should query instead of the raw tables."""
+VIEWS: tuple[str, ...] = (
+    "v_sessions",
+    "v_frames",
+    "v_surveys",
+    "v_session_metrics",
+    "v_markers",
+    "v_heart",
+)
+"""Documented, stable views a report should query instead of the raw tables. `v_heart`
+(the camera heart rate per track per second, NULL `bpm` when withheld) is empty for
+sessions recorded without the pulse stage."""
 
 
 class ReportError(UserError):

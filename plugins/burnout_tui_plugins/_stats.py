@@ -94,18 +94,34 @@ class CorrelationStats:
         return asdict(self)
 
 
-def correlation_stats(
-    system: Sequence[float] | FloatArray, survey: Sequence[float] | FloatArray
-) -> CorrelationStats:
-    """Everything the correlation report states about paired (system, survey) scores.
+@dataclass(frozen=True, slots=True)
+class Association:
+    """Whether two measures move together, on whatever scales they have."""
+
+    n: int
+    pearson_r: float
+    pearson_p: float
+    pearson_ci_low: float
+    pearson_ci_high: float
+    spearman_rho: float
+    spearman_p: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def association_stats(
+    x_values: Sequence[float] | FloatArray, y_values: Sequence[float] | FloatArray
+) -> Association:
+    """Pearson r with its p-value and Fisher-z interval, and Spearman rho with its p-value.
 
     Raises ValueError when r is undefined: fewer than 3 pairs, or a constant column.
     With exactly 3 pairs the Fisher interval is undefined (se = 1/0) and is reported as
     NaN rather than refused, since r and its p-value still are defined.
     """
-    x, y = _as_array(system), _as_array(survey)
+    x, y = _as_array(x_values), _as_array(y_values)
     if x.shape != y.shape or x.ndim != 1:
-        raise ValueError("system and survey must be equally long sequences")
+        raise ValueError("both measures must be equally long sequences")
     n = int(x.size)
     if n < MIN_CORRELATION_N:
         raise ValueError(f"need at least {MIN_CORRELATION_N} pairs for a correlation, got {n}")
@@ -115,8 +131,7 @@ def correlation_stats(
     spearman = stats.spearmanr(x, y)
     r = float(pearson.statistic)
     low, high = fisher_ci(r, n) if n > MIN_CORRELATION_N else (math.nan, math.nan)
-    agreement = bland_altman(x, y)
-    return CorrelationStats(
+    return Association(
         n=n,
         pearson_r=r,
         pearson_p=float(pearson.pvalue),
@@ -124,6 +139,28 @@ def correlation_stats(
         pearson_ci_high=high,
         spearman_rho=float(spearman.statistic),
         spearman_p=float(spearman.pvalue),
+    )
+
+
+def correlation_stats(
+    system: Sequence[float] | FloatArray, survey: Sequence[float] | FloatArray
+) -> CorrelationStats:
+    """Everything the correlation report states about paired (system, survey) scores:
+    `association_stats` (and its ValueErrors), then, as both are on 0-1, mean absolute
+    error and Bland-Altman agreement."""
+    x, y = _as_array(system), _as_array(survey)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError("system and survey must be equally long sequences")
+    association = association_stats(x, y)
+    agreement = bland_altman(x, y)
+    return CorrelationStats(
+        n=association.n,
+        pearson_r=association.pearson_r,
+        pearson_p=association.pearson_p,
+        pearson_ci_low=association.pearson_ci_low,
+        pearson_ci_high=association.pearson_ci_high,
+        spearman_rho=association.spearman_rho,
+        spearman_p=association.spearman_p,
         mae=float(np.mean(np.abs(x - y))),
         ba_mean_diff=agreement.mean_diff,
         ba_sd_diff=agreement.sd_diff,

@@ -22,6 +22,12 @@ The statistics: Pearson r with its two-sided p-value and a Fisher-z 95 % interva
 Spearman rho (robust to a monotone but non-linear relation) with its p-value, mean
 absolute error, and Bland-Altman agreement of system minus survey. `--csv` analyses pairs
 produced elsewhere (columns participant,system,survey on 0-1) instead of the database.
+
+A second line, when the database holds camera heart rates (`v_heart`): the same pairs'
+session mean heart rate (its reported seconds only, at least `MIN_REPORTED_SECONDS`, of
+the person the survey is about) against the survey score, by Pearson and Spearman only:
+bpm and a 0-1 score share no scale, so an absolute error or Bland-Altman limits would mean
+nothing. Without heart rates the report says nothing about them.
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ if TYPE_CHECKING:
     import duckdb
 
     from burnout_tui.plugin import ScoringConfig
-    from burnout_tui_plugins._stats import CorrelationStats
+    from burnout_tui_plugins._heart import SessionHeart
+    from burnout_tui_plugins._stats import Association, CorrelationStats
 
 DEFAULT_MAX_GAP_HOURS = 24.0
 SMALL_SAMPLE_N = 10
@@ -306,6 +313,81 @@ def _plot(path: Path, pairs: Sequence[Pair], result: CorrelationStats) -> None:
         plt.close(figure)
 
 
+@dataclass(frozen=True, slots=True)
+class HeartPair:
+    """A paired session's mean heart rate beside the survey it was paired with."""
+
+    participant: str
+    session_id: int
+    mean_bpm: float
+    reported_seconds: int
+    survey: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "participant": self.participant,
+            "session_id": self.session_id,
+            "mean_bpm": self.mean_bpm,
+            "reported_seconds": self.reported_seconds,
+            "survey": self.survey,
+        }
+
+
+def heart_pairs(
+    pairs: Sequence[Pair], rates: Mapping[tuple[int, str], SessionHeart]
+) -> list[HeartPair]:
+    """The pairs whose session has a heart rate of the pair's participant."""
+    found = []
+    for pair in pairs:
+        rate = None if pair.session_id is None else rates.get((pair.session_id, pair.participant))
+        if rate is not None and pair.session_id is not None:
+            found.append(
+                HeartPair(
+                    pair.participant,
+                    pair.session_id,
+                    rate.mean_bpm,
+                    rate.reported_seconds,
+                    pair.survey,
+                )
+            )
+    return found
+
+
+def _heart_line(
+    pairs: Sequence[HeartPair],
+) -> tuple[Association | None, list[str]]:
+    """The heart-rate association and what the notes say about it; nothing at all when no
+    paired session has a heart rate."""
+    from burnout_tui_plugins._heart import MIN_REPORTED_SECONDS
+    from burnout_tui_plugins._stats import association_stats
+
+    if not pairs:
+        return None, []
+    try:
+        found = association_stats([p.mean_bpm for p in pairs], [p.survey for p in pairs])
+    except ValueError as error:
+        return None, [
+            f"Heart rate vs survey: {len(pairs)} paired session(s), no correlation: {error}."
+        ]
+    return found, [
+        f"Heart rate vs survey: the mean camera heart rate of {found.n} paired session(s)"
+        f" (reported seconds only, at least {MIN_REPORTED_SECONDS}) against the survey"
+        " score; r and rho only, as bpm and a 0-1 score share no scale."
+    ]
+
+
+def _heart_rows(found: Association) -> list[tuple[str, float | int]]:
+    return [
+        ("heart_n", found.n),
+        ("heart_pearson_r", found.pearson_r),
+        ("heart_pearson_p", found.pearson_p),
+        ("heart_pearson_r_ci95_low", found.pearson_ci_low),
+        ("heart_pearson_r_ci95_high", found.pearson_ci_high),
+        ("heart_spearman_rho", found.spearman_rho),
+        ("heart_spearman_p", found.spearman_p),
+    ]
+
+
 def _metric_rows(result: CorrelationStats) -> list[tuple[str, float | int]]:
     return [
         ("n", result.n),
@@ -329,6 +411,7 @@ def _option_path(options: Mapping[str, Any], key: str) -> Path | None:
 
 
 def run(ctx: ReportContext) -> ReportResult:
+    from burnout_tui_plugins._heart import session_heart_rates
     from burnout_tui_plugins._models import mixed_models_note, model_counts, session_models
     from burnout_tui_plugins._stats import MIN_CORRELATION_N, correlation_stats
 
@@ -346,6 +429,7 @@ def run(ctx: ReportContext) -> ReportResult:
     instrument = options.get("instrument") or None
 
     notes: list[str] = []
+    hearts: list[HeartPair] = []
     if csv_path is not None:
         source = "csv"
         pairs = read_pairs_csv(csv_path)
@@ -353,6 +437,7 @@ def run(ctx: ReportContext) -> ReportResult:
         source = "database"
         sessions = _session_scores(ctx.con, ctx.scoring)
         pairs, unpaired = pair_sessions(sessions, _survey_scores(ctx.con, instrument), max_gap)
+        hearts = heart_pairs(pairs, session_heart_rates(ctx.con))
         if unpaired:
             notes.append(
                 f"{len(unpaired)} of {len(sessions)} complete sessions had no survey to pair"
@@ -386,6 +471,8 @@ def run(ctx: ReportContext) -> ReportResult:
     mixed = mixed_models_note(counts)
     if mixed is not None:
         notes.insert(0, mixed)
+    heart, heart_notes = _heart_line(hearts)
+    notes += heart_notes
 
     files: list[Path] = []
     if plot_path is not None:
@@ -393,20 +480,26 @@ def run(ctx: ReportContext) -> ReportResult:
         _plot(plot_path, pairs, result)
         files.append(plot_path)
 
+    data: dict[str, Any] = {
+        "source": source,
+        "max_gap_hours": max_gap if source == "database" else None,
+        "instrument": instrument,
+        "pairing_rule": PAIRING_RULE if source == "database" else None,
+        "emotion_models": counts if source == "database" else None,
+        "stats": result.as_dict(),
+        "pairs": [pair.as_dict() for pair in pairs],
+    }
+    if hearts:
+        data["heart_rate"] = {
+            "stats": None if heart is None else heart.as_dict(),
+            "pairs": [pair.as_dict() for pair in hearts],
+        }
     return ReportResult(
         columns=("metric", "value"),
-        rows=_metric_rows(result),
+        rows=_metric_rows(result) + ([] if heart is None else _heart_rows(heart)),
         files=files,
         notes=notes,
-        data={
-            "source": source,
-            "max_gap_hours": max_gap if source == "database" else None,
-            "instrument": instrument,
-            "pairing_rule": PAIRING_RULE if source == "database" else None,
-            "emotion_models": counts if source == "database" else None,
-            "stats": result.as_dict(),
-            "pairs": [pair.as_dict() for pair in pairs],
-        },
+        data=data,
     )
 
 

@@ -16,6 +16,11 @@ units per week, with a 95 % interval from the t distribution (n - 2 degrees of
 freedom); it needs at least 3 sessions. Surveys (`burnout_01`) are shown on the same
 time axis but not fitted: they measure something else, which `report correlation`
 compares.
+
+Heart rate, when the database holds camera heart rates (`v_heart`): each session's mean
+over its reported seconds (at least `MIN_REPORTED_SECONDS`, the user's own tracks), as a
+`mean_heart_bpm` column, a JSON field and "HR n" on the chart's session lines. Without
+any, the report's columns and text are as they were.
 """
 
 from __future__ import annotations
@@ -95,6 +100,8 @@ class SessionPoint:
     system: float
     negative_share: float
     rolling: float = math.nan
+    mean_bpm: float | None = None
+    """The session's mean camera heart rate; None without enough reported seconds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +134,7 @@ class UserSeries:
                     "system": s.system,
                     "rolling_system": s.rolling,
                     "negative_share": s.negative_share,
+                    **({} if s.mean_bpm is None else {"mean_heart_bpm": s.mean_bpm}),
                 }
                 for s in self.sessions
             ],
@@ -199,6 +207,8 @@ def chart(series: UserSeries, window: int) -> str:
     events: list[tuple[datetime, int, str]] = []
     for s in series.sessions:
         text = f"{bar(s.system)} {s.system:.2f}  avg{window} {s.rolling:.2f}"
+        if s.mean_bpm is not None:
+            text += f"  HR {s.mean_bpm:.0f}"
         events.append((s.started_at, 0, text))
     for v in series.surveys:
         position = min(round(v.burnout_01 * BAR_WIDTH), BAR_WIDTH - 1)
@@ -222,6 +232,9 @@ def _load(
         f"{user_filter} ORDER BY m.user_name, m.started_at, m.session_id",
         params,
     ).fetchall()
+    from burnout_tui_plugins._heart import session_heart_rates
+
+    rates = session_heart_rates(con)
     series: dict[str, UserSeries] = {}
     for row in rows:
         session_id, name, started, frames, mean, low, high, std, variance, negative = row
@@ -236,6 +249,7 @@ def _load(
                 std_score=float(std),
                 system=final_percent(float(mean), float(variance), scoring) / 100.0,
                 negative_share=math.nan if negative is None else float(negative),
+                mean_bpm=rate.mean_bpm if (rate := rates.get((session_id, name))) else None,
             )
         )
     survey_filter = "" if user is None else ' AND "user" = ?'
@@ -305,6 +319,8 @@ COLUMNS: tuple[str, ...] = (
     "rolling_system",
     "negative_share",
 )
+HEART_COLUMN = "mean_heart_bpm"
+"""Appended to `COLUMNS` only when some session has a heart rate."""
 
 
 def run(ctx: ReportContext) -> ReportResult:
@@ -328,6 +344,7 @@ def run(ctx: ReportContext) -> ReportResult:
         plot_path = ctx.output_path(plot_path)
         _plot(plot_path, all_series)
         files.append(plot_path)
+    with_heart = any(s.mean_bpm is not None for series in all_series for s in series.sessions)
     rows = [
         (
             series.user,
@@ -341,6 +358,7 @@ def run(ctx: ReportContext) -> ReportResult:
             s.system,
             s.rolling,
             s.negative_share,
+            *((s.mean_bpm,) if with_heart else ()),
         )
         for series in all_series
         for s in series.sessions
@@ -353,7 +371,7 @@ def run(ctx: ReportContext) -> ReportResult:
     if mixed is not None:
         notes.insert(0, mixed)
     return ReportResult(
-        columns=COLUMNS,
+        columns=(*COLUMNS, HEART_COLUMN) if with_heart else COLUMNS,
         rows=rows,
         files=files,
         notes=notes,

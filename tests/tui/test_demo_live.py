@@ -1,7 +1,8 @@
 """End to end with the real capture worker and models on the built-in demo source.
 
-Waits for a face, adds a marker with a note, answers the quick check-in, quits, and checks
-that frames, the marker, the survey and a completed session are in DuckDB.
+Waits for a face and a heart-rate window (withheld, "—": the demo face has no pulse),
+adds a marker with a note, answers the quick check-in, quits, and checks that frames, the
+marker, the survey and a completed session are in DuckDB.
 
 Capture is paused (space) before typing: Pilot waits after every key until the process is
 idle by CPU time, which a running pipeline never is, so each key would cost about two
@@ -14,7 +15,7 @@ import time
 
 import duckdb
 import pytest
-from textual.widgets import Static
+from textual.widgets import Label, Static
 
 from burnout_tui.config import Config
 from burnout_tui.models_dir import models_dir
@@ -24,6 +25,7 @@ from burnout_tui.sources import parse_source
 from burnout_tui.store import store_cursor
 from burnout_tui.tui.app import MonitorApp
 from burnout_tui.tui.screens.monitor_screen import MonitorScreen
+from burnout_tui.tui.widgets.heart_rate import HeartRatePanel
 from tests.tui.pilot import run_async, settle
 from tests.tui.test_survey import CHECKIN_KEYS
 
@@ -59,8 +61,16 @@ async def test_demo_session_with_marker_and_survey_is_stored(
                 assert status.state is not WorkerState.FAILED, status.message
                 assert time.monotonic() < deadline, f"no face within {FACE_TIMEOUT_S:g} s"
                 await pilot.pause(POLL_S)
+            heart = screen.query_one(HeartRatePanel)
+            detail = heart.query_one(".heart-detail", Static)
+            while "rate withheld" not in str(detail.content):
+                assert time.monotonic() < deadline, (
+                    f"no heart-rate window within {FACE_TIMEOUT_S:g} s"
+                )
+                await pilot.pause(POLL_S)
             session_id = worker.session_id
             await pilot.press("space")
+            assert str(heart.query_one(".heart-bpm", Label).content) == "—", "no pulse in the demo"
             assert worker.paused
             await pilot.press("m", *"demo note", "enter")
             await settle(pilot)

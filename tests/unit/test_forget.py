@@ -238,3 +238,31 @@ def test_compact_drops_bytes_that_delete_checkpoint_and_vacuum_leave(forget_db: 
     compact(forget_db)
     assert SECRETS[1] not in found(forget_db)
     assert forget_db.stat().st_mode & 0o777 == PRIVATE_MODE
+
+
+def test_forget_removes_the_persons_heart_rows_and_no_one_elses(forget_db: Path) -> None:
+    """Heart-rate seconds follow the person their track is (`TRACK_TABLES`): NAME's own
+    session, NAME's track in the keeper's session; the keeper's seconds stay."""
+    con = open_database(forget_db)
+    try:
+        [track] = [t for t in repository.track_users(con, 1) if t != SHARED_TRACK]
+        for into, offset in ((1, SHARED_TRACK - track), (2, 0)):
+            con.execute(
+                "INSERT INTO heart SELECT * REPLACE (? AS session_id, track_id + ? AS track_id)"
+                " FROM heart WHERE session_id = 1 AND track_id = ?",
+                [into, offset, track],
+            )
+    finally:
+        con.close()
+    seconds = 'SELECT count(*) FROM v_heart WHERE "user" = ?'
+    [(theirs,)] = query(forget_db, seconds, [NAME])
+    [(others,)] = query(forget_db, 'SELECT count(*) FROM v_heart WHERE "user" <> ?', [NAME])
+    assert theirs > 0 and others > 0, "the demo session has heart rows to copy"
+    kept = query(forget_db, 'SELECT * FROM v_heart WHERE "user" <> ? ORDER BY ALL', [NAME])
+
+    done = run_cli("forget", "--user", NAME, "--yes", "--json", "--db", str(forget_db))
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["removed"]["heart"] == theirs
+    assert query(forget_db, seconds, [NAME]) == [(0,)]
+    assert query(forget_db, 'SELECT * FROM v_heart WHERE "user" <> ? ORDER BY ALL', [NAME]) == kept

@@ -37,12 +37,13 @@ from burnout_tui.tui.state.capture_protocol import Capture, forecaster_label
 from burnout_tui.tui.state.live_series import LiveSeries
 from burnout_tui.tui.state.store_access import StoreAccess
 from burnout_tui.tui.widgets import DrowsinessLine, EmotionPanel, FixedSparkline
+from burnout_tui.tui.widgets.heart_rate import HeartRatePanel
 
-FIXED_LINES = 10
+FIXED_LINES = 10 + HeartRatePanel.LINES
 """Lines of the monitor that are not emotion rows when the burnout chart is at its minimum:
 header, state, stats, the burnout panel (borders, its two lines, one chart line), the
-emotions title and the footer. At 80x24 that leaves two lines for each emotion; the chart
-grows on taller terminals."""
+heart-rate lines, the emotions title and the footer. At 80x24 that leaves one line for
+each emotion (the burnout chart takes the rest); traces grow on taller terminals."""
 
 TICK_S = 1 / 15
 """How often the ring buffer is drained: smooth to the eye, a few ms of work per second."""
@@ -100,6 +101,7 @@ class MonitorScreen(SessionScreen):
                 yield Static(id="fatigue-line")
                 yield DrowsinessLine(id="drowsiness-line")
                 yield FixedSparkline([], minimum=0.0, maximum=PERCENT_MAX, id="burnout-chart")
+            yield HeartRatePanel(id="heart-rate")
             emotions = EmotionPanel(id="emotions")
             emotions.border_title = "emotions (probability, 0-1)"
             yield emotions
@@ -138,6 +140,7 @@ class MonitorScreen(SessionScreen):
             None if face is None else dict(zip(EMOTIONS, face.probs.tolist(), strict=True)),
         )
         self.query_one("#burnout-chart", FixedSparkline).data = series.burnout_history()
+        self.query_one(HeartRatePanel).show(series.heart)
         rolling = series.rolling_percent
         summary = series.summary
         line = Content.assemble(

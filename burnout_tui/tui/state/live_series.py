@@ -18,6 +18,7 @@ from burnout_tui.config import LevelsConfig, ScoringConfig
 from burnout_tui.runtime.results import FaceResult, FrameResult
 from burnout_tui.scoring import RollingScore, SessionSummary, summarise
 from burnout_tui.scoring.fatigue import FatigueFrame
+from burnout_tui.tui.state.heart_series import HeartSeries
 
 HISTORY_FRAMES = 300
 """Face frames kept per chart: ten seconds at 30 frames/s, a window in which a change of
@@ -118,6 +119,7 @@ class LiveSeries:
         self._scores = ScoreLog()
         self._summary: SessionSummary | None = None
         self.fatigue = FatigueTally()
+        self.heart = HeartSeries()
 
     def extend(self, results: Iterable[FrameResult]) -> bool:
         """Add drained results; returns whether any arrived."""
@@ -128,6 +130,7 @@ class LiveSeries:
             self.frames += 1
             self.latest = result
             face = result.primary
+            self.heart.add(result.ts, None if face is None else face.pulse)
             if face is None:
                 continue
             self.face_frames += 1

@@ -3,11 +3,13 @@
 Textual's Sparkline stretches whatever it is given between the lowest and highest value,
 so a probability hovering around 0.02 would fill the chart as much as one at 0.98. For
 emotions (0-1) and the burnout proxy (0-100 %) the height of a bar must mean the same
-thing on every row and at every moment, so the bounds are pinned here.
+thing on every row and at every moment, so the bounds are pinned here. A NaN value is a
+gap (a blank column), for series with seconds that have no value (a withheld heart rate).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 
@@ -100,7 +102,7 @@ class PinnedSparklineRenderable(SparklineRenderable[float]):
         high_color: RichColor,
     ) -> Iterable[Segment]:
         for value in columns:
-            if value is None:
+            if value is None or math.isnan(value):
                 yield Segment(" ")
                 continue
             ratio = self.ratio(value)
