@@ -581,6 +581,23 @@ class CaptureConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BlendshapesConfig:
+    """MediaPipe's 52 face blendshapes and the action cues named from them.
+
+    Computed from each fitted face mesh (docs/action-cues.md), stored per face and frame in
+    `frames.blendshapes` and shown as brow lowering, lip press, lip-corner depression, eye
+    squint, jaw open and eye blink. Shapes of the face's geometry, not muscle activity.
+    """
+
+    enabled: bool = setting(
+        True,
+        "false skips the blendshapes: no coefficients or action cues are stored or shown. "
+        "They need the face mesh, so they are off whenever [mesh] is; they cost well under "
+        "a millisecond a face.",
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     levels: LevelsConfig = field(default_factory=LevelsConfig)
@@ -592,6 +609,7 @@ class Config:
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
+    blendshapes: BlendshapesConfig = field(default_factory=BlendshapesConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; stored with each session so its score can be recomputed later."""
@@ -710,6 +728,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 __all__ = [
+    "BlendshapesConfig",
     "CalibrationConfig",
     "Config",
     "ConfigError",

@@ -40,6 +40,7 @@ class _Face:
     rolling_score: float = 0.0
     forecast: float | None = None
     normalized_score: float | None = None
+    blendshapes: tuple[float, ...] | None = None
 
 
 def stored_session(frames: Iterable[tuple[float, FatigueFrame | None]]) -> tuple[Any, int]:

@@ -30,6 +30,7 @@ from burnout_tui.scoring.calibration import Calibration
 from burnout_tui.scoring.fatigue import Baseline, FatigueFrame, FatigueTracker
 from burnout_tui.sources.frame import Frame
 from burnout_tui.vision.align import aligned_crop
+from burnout_tui.vision.blendshapes import FaceBlendshapes
 from burnout_tui.vision.emotion import EmotionClassifier
 from burnout_tui.vision.face import Face
 from burnout_tui.vision.fatigue import MeshMeasures, mesh_measures
@@ -69,6 +70,7 @@ class FaceWork:
     rolling_score: float | None = None
     normalized_score: float | None = None
     forecast: float | None = None
+    blendshapes: tuple[float, ...] | None = None
 
 
 def needed(value: T | None, name: str, stage: str) -> T:
@@ -192,6 +194,37 @@ class MeshStage:
         return tuple(kept)
 
 
+class BlendshapeStage(StatelessStage):
+    """The 52 blendshape coefficients of every face with a usable mesh, in one batch.
+
+    A face without a mesh this frame, or with one the model doubts (presence below the
+    mesh's `min_presence`, the same faces that get no fatigue measures), gets none.
+    """
+
+    clock = "mesh"
+
+    def __init__(self, settings: MeshConfig, threads: int) -> None:
+        self.min_presence = settings.min_presence
+        self.model = FaceBlendshapes(threads=threads)
+
+    def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
+        usable = [
+            i
+            for i, work in enumerate(faces)
+            if work.mesh is not None and work.mesh.presence >= self.min_presence
+        ]
+        if not usable:
+            return faces
+        meshes = [needed(faces[i].mesh, "mesh", "blendshapes").points for i in usable]
+        coefficients = dict(zip(usable, self.model.predict(meshes), strict=True))
+        return tuple(
+            replace(work, blendshapes=tuple(coefficients[i].tolist()))
+            if i in coefficients
+            else work
+            for i, work in enumerate(faces)
+        )
+
+
 class FatigueStage:
     """Blinks, PERCLOS, yawns and gaze per track, from the mesh measures.
 
@@ -313,6 +346,8 @@ def default_stages(
     stages: list[FaceStage] = []
     if config.mesh.enabled:
         stages.append(MeshStage(config.mesh, threads))
+        if config.blendshapes.enabled:
+            stages.append(BlendshapeStage(config.mesh, threads))
     stages += [CropStage(), EmotionStage(threads)]
     stages.append(
         FatigueStage(config.fatigue, None if calibration is None else calibration.baseline)

@@ -34,6 +34,9 @@ class FaceResult:
     forecast: float | None = None
     fatigue: FatigueFrame | None = None
     normalized_score: float | None = None
+    blendshapes: tuple[float, ...] | None = None
+    """The 52 coefficients in `scoring.action_cues.BLENDSHAPE_NAMES` order; None without a
+    usable mesh this frame or with [blendshapes] off."""
 
 
 @dataclass(frozen=True, slots=True)

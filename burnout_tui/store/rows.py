@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from burnout_tui.scoring.action_cues import NUM_BLENDSHAPES
 from burnout_tui.store.schema import FATIGUE_COLUMNS, FEATURE_COLUMNS, PROBABILITY_COLUMNS
 from burnout_tui.store.table_rows import TableRow
 
@@ -55,6 +56,9 @@ class ScoredFace(Protocol):
 
     @property
     def normalized_score(self) -> float | None: ...
+
+    @property
+    def blendshapes(self) -> tuple[float, ...] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,9 @@ class FrameRow:
     blink_rate: float | None = None
     perclos: float | None = None
     normalized_score: float | None = None
+    blendshapes: tuple[float, ...] | None = None
+    """The 52 blendshape coefficients (`scoring.action_cues.BLENDSHAPE_NAMES` order),
+    FLOAT[]; NULL where none were computed."""
 
     @classmethod
     def from_result(
@@ -142,8 +149,18 @@ class FrameRow:
             normalized_score=(
                 None if result.normalized_score is None else float(result.normalized_score)
             ),
+            blendshapes=_blendshapes(result.blendshapes),
             **values,
         )
+
+
+def _blendshapes(values: tuple[float, ...] | None) -> tuple[float, ...] | None:
+    """The coefficients as plain floats; a vector of another length fails loudly here."""
+    if values is None:
+        return None
+    if len(values) != NUM_BLENDSHAPES:
+        raise ValueError(f"expected {NUM_BLENDSHAPES} blendshapes, got {len(values)}")
+    return tuple(float(value) for value in values)
 
 
 def _fatigue_values(fatigue: Any) -> dict[str, Any]:

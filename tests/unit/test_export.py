@@ -22,6 +22,7 @@ ROUND_TRIP_QUERIES = (
     "SELECT * FROM users ORDER BY user_id",
     "SELECT * FROM track_users ORDER BY session_id, track_id",
     "SELECT * FROM v_track_frames ORDER BY session_id, frame_index, track_id",
+    "SELECT * FROM v_action_cues ORDER BY session_id, frame_index, track_id",
 )
 
 

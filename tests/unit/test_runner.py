@@ -12,7 +12,7 @@ from dataclasses import fields, replace
 import duckdb
 import pytest
 
-from burnout_tui.config import Config, load_config
+from burnout_tui.config import BlendshapesConfig, Config, load_config
 from burnout_tui.runtime import capture
 from burnout_tui.runtime.capture import CaptureWorker
 from burnout_tui.runtime.face_policy import LargestFace
@@ -172,7 +172,20 @@ def test_default_stage_order() -> None:
         type(stage).__name__
         for stage in default_stages(loaded_config, 1, forecaster=None, calibration=None)
     ]
-    assert names == ["MeshStage", "CropStage", "EmotionStage", "FatigueStage", "ScoringStage"]
+    assert names == [
+        "MeshStage",
+        "BlendshapeStage",
+        "CropStage",
+        "EmotionStage",
+        "FatigueStage",
+        "ScoringStage",
+    ]
+
+
+def test_blendshapes_off_drops_their_stage() -> None:
+    config = replace(load_config(), blendshapes=BlendshapesConfig(enabled=False))
+    names = [type(s).__name__ for s in default_stages(config, 1, forecaster=None, calibration=None)]
+    assert "BlendshapeStage" not in names and "MeshStage" in names
 
 
 def test_a_stage_list_missing_a_stage_fails_clearly(loaded_config: Config) -> None:

@@ -341,6 +341,7 @@ class FakeFaceResult:
     forecast: float | None = None
     fatigue: FatigueFrame | None = None
     normalized_score: float | None = None
+    blendshapes: tuple[float, ...] | None = None
 
 
 def test_frame_row_from_a_pipeline_result() -> None:

@@ -36,13 +36,16 @@ from burnout_tui.tui.screens.survey_screen import InstrumentPicker
 from burnout_tui.tui.state.capture_protocol import Capture, forecaster_label
 from burnout_tui.tui.state.live_series import LiveSeries
 from burnout_tui.tui.state.store_access import StoreAccess
-from burnout_tui.tui.widgets import EmotionPanel, FixedSparkline
+from burnout_tui.tui.widgets import ActionCuesLine, EmotionPanel, FixedSparkline
 
 FIXED_LINES = 10
 """Lines of the monitor that are not emotion rows when the burnout chart is at its minimum:
 header, state, stats, the burnout panel (borders, its two lines, one chart line), the
 emotions title and the footer. At 80x24 that leaves two lines for each emotion; the chart
 grows on taller terminals."""
+
+MIN_EMOTION_LINES = 2
+"""Lines per emotion row the monitor keeps before it adds optional lines."""
 
 TICK_S = 1 / 15
 """How often the ring buffer is drained: smooth to the eye, a few ms of work per second."""
@@ -98,6 +101,7 @@ class MonitorScreen(SessionScreen):
                 panel.border_title = "burnout / stress proxy (0-100 %)"
                 yield Static(id="burnout-line")
                 yield Static(id="fatigue-line")
+                yield ActionCuesLine(id="action-cues-line")
                 yield FixedSparkline([], minimum=0.0, maximum=PERCENT_MAX, id="burnout-chart")
             emotions = EmotionPanel(id="emotions")
             emotions.border_title = "emotions (probability, 0-1)"
@@ -105,7 +109,12 @@ class MonitorScreen(SessionScreen):
         yield Footer()
 
     def on_resize(self, event: Resize) -> None:
-        self.query_one(EmotionPanel).fit_rows(event.size.height - FIXED_LINES)
+        """The action-cue line shows only where it leaves every emotion two lines (not at
+        80x24, which keeps its layout)."""
+        lines = event.size.height - FIXED_LINES
+        cues = self.query_one(ActionCuesLine)
+        cues.display = lines - ActionCuesLine.LINES >= MIN_EMOTION_LINES * len(EMOTIONS)
+        self.query_one(EmotionPanel).fit_rows(lines - (ActionCuesLine.LINES if cues.display else 0))
 
     def on_mount(self) -> None:
         if self.series.frames:
@@ -159,6 +168,7 @@ class MonitorScreen(SessionScreen):
             ),
             layout=False,
         )
+        self.query_one(ActionCuesLine).show(None if face is None else face.blendshapes)
         self.query_one("#burnout-panel").border_subtitle = format_forecast(
             series.forecast_percent(None if face is None else face.forecast),
             forecaster_label(self.capture),

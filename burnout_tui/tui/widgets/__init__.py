@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from burnout_tui.tui.widgets.action_cues_line import ActionCuesLine
 from burnout_tui.tui.widgets.choice_row import ChoiceRow
 from burnout_tui.tui.widgets.emotion_panel import EmotionPanel
 from burnout_tui.tui.widgets.fixed_sparkline import FixedSparkline
 from burnout_tui.tui.widgets.meter_row import MeterRow
 from burnout_tui.tui.widgets.person_panel import PersonPanel
 
-__all__ = ["ChoiceRow", "EmotionPanel", "FixedSparkline", "MeterRow", "PersonPanel"]
+__all__ = [
+    "ActionCuesLine",
+    "ChoiceRow",
+    "EmotionPanel",
+    "FixedSparkline",
+    "MeterRow",
+    "PersonPanel",
+]
