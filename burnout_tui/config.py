@@ -444,6 +444,34 @@ class FatigueConfig:
         "at 0.35, above most speech.",
     )
 
+    covered_yawn_snap_s: float = setting(
+        0.2,
+        "A yawn may go on behind a hand: a wide gape whose mouth seems to shut within this "
+        "long, stays shut, then reopens wide within this long again, is one gape hidden in "
+        "the middle (docs/action-cues.md). 0.2: a face mesh under a hand draws a closed "
+        "mouth from one frame to the next, while a real jaw takes 0.3 s or more to close "
+        "from a wide gape.",
+    )
+
+    covered_yawn_min_open_s: float = setting(
+        0.5,
+        "A hidden gape needs the mouth seen wide open at least this long before the hand "
+        "and again after it. 0.5: longer than the wide openings of speech.",
+    )
+
+    covered_yawn_min_cover_s: float = setting(
+        0.5,
+        "...and the mouth hidden (seemingly shut, or the face mesh doubted) at least this "
+        "long. 0.5: longer than the lip closures of speech (b, p, m), which are shorter "
+        "than 0.3 s.",
+    )
+
+    covered_yawn_max_cover_s: float = setting(
+        8.0,
+        "...and at most this long. 8: a yawn lasts 4-10 s (Provine, 1986). 0 turns the "
+        "rule off: only gapes seen whole are yawns.",
+    )
+
     def __post_init__(self) -> None:
         # calibration_s may be infinite: `math.inf` never calibrates.
         for name in ("calibration_s", "population_ear_open"):
@@ -457,6 +485,10 @@ class FatigueConfig:
             "yawn_release_rise",
             "away_hysteresis_deg",
             "population_mar_rest",
+            "covered_yawn_snap_s",
+            "covered_yawn_min_open_s",
+            "covered_yawn_min_cover_s",
+            "covered_yawn_max_cover_s",
         ):
             _non_negative(name, getattr(self, name))
         _require(
