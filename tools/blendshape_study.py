@@ -8,8 +8,9 @@ the 52 coefficients three ways, all with the converted ONNX blendshape model:
 - `lm478`: the bundle's `face_landmarks_detector.tflite` (478 points with the iris), run by
   LiteRT on MediaPipe's 256×256 crop of the same ROI, as MediaPipe's Face Landmarker does;
 - `lm478_placed`: lm478's first 468 points with placed iris points (what placing costs).
-It also checks the ONNX model against LiteRT's original on both feeds (parity), and times
-the two landmark models in LiteRT (their ratio estimates the 478 model's cost on ORT).
+It also checks the ONNX model against LiteRT's original on both feeds (parity), times the
+two landmark models in LiteRT (their ratio estimates the 478 model's cost on ORT), and
+counts `eye_blink` blinks on every frame of d6 and d9 against their hand-labelled blinks.
 
     BURNOUT_TUI_DATA=../shared/data python -m tools.blendshape_study [--step 3]
 """
@@ -163,6 +164,63 @@ def compare(a: Array, b: Array) -> dict[str, Any]:
     }
 
 
+BLINK_CLIPS = ("d6", "d9")
+BLINK_THRESHOLDS = (0.5, 0.35)
+BLINK_RELEASE = 0.7
+"""A blink ends when `eye_blink` falls below this share of the threshold it rose above."""
+MATCH_BEFORE, MATCH_AFTER = 3, 8
+
+
+def blink_events(series: Array, threshold: float) -> list[int]:
+    closed, starts = False, []
+    for i, value in enumerate(series):
+        if not closed and value >= threshold:
+            closed = True
+            starts.append(i)
+        elif closed and value < BLINK_RELEASE * threshold:
+            closed = False
+    return starts
+
+
+def blink_table(
+    data: Path,
+    detector: FaceDetector,
+    mesh: FaceMesh,
+    landmarker: Landmarker478,
+    blend: FaceBlendshapes,
+) -> dict[str, Any]:
+    """`eye_blink` blinks on every frame of the clips with hand-labelled blinks, both feeds."""
+    from tests.integration.test_fatigue_video import D6_BLINKS, D9_BLINKS
+
+    truth = {"d6": D6_BLINKS, "d9": D9_BLINKS}
+    (cue,) = [c for c in ACTION_CUES if c.name == "eye_blink"]
+    result: dict[str, Any] = {}
+    for clip in BLINK_CLIPS:
+        samples = frames_of_clip(data / "videos" / f"liveportrait_{clip}.mp4", 1, detector)
+        clip_feeds = feeds(samples, mesh, landmarker)
+        closed = np.zeros(len(samples), dtype=bool)
+        for first, last in truth[clip]:
+            closed[first : last + 1] = True
+        for feed in ("mesh468", "lm478"):
+            series = blend.run(clip_feeds[feed])[:, list(cue.indices)].mean(axis=1)
+            counts = {}
+            for threshold in BLINK_THRESHOLDS:
+                events = blink_events(series, threshold)
+                matched = sum(
+                    any(first - MATCH_BEFORE <= e <= last + MATCH_AFTER for e in events)
+                    for first, last in truth[clip]
+                )
+                counts[str(threshold)] = {"events": len(events), "matched": matched}
+            result[f"{clip}/{feed}"] = {
+                "closed_median": round(float(np.median(series[closed])), 3),
+                "open_median": round(float(np.median(series[~closed])), 3),
+                "open_p99": round(float(np.percentile(series[~closed], 99)), 3),
+                "truth": len(truth[clip]),
+                **counts,
+            }
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--step", type=int, default=3)
@@ -219,6 +277,7 @@ def main() -> None:
         }
         report["clips"][clip] = result
         print(clip, json.dumps(result), flush=True)
+    report["blinks"] = blink_table(data, detector, mesh, landmarker, blend)
     print(json.dumps(report, indent=1))
 
 
