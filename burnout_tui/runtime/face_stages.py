@@ -1,4 +1,5 @@
-"""The per-face stages of the pipeline: mesh → crop → emotion → fatigue → scoring → forecast.
+"""The per-face stages of the pipeline: mesh → blendshapes → crop → emotion → fatigue → scoring
+→ forecast.
 
 Each stage takes every face of one frame at once (the emotion CNN and the face mesh run
 one batch per frame) and returns them with its own fields filled in, through
