@@ -48,7 +48,7 @@ from onnx import TensorProto, helper
 
 from burnout_tui.measures import BLENDSHAPE_NAMES
 from burnout_tui.vision.blendshapes import BLENDSHAPE_LANDMARKS
-from tools.convert_face_mesh import Handler, _Activation, _Converter
+from tools.convert_face_mesh import _OPERATOR_NAMES, Handler, _Activation, _Converter
 from tools.onnx_model import finish_model, write_model
 from tools.upstream_wheel import REPO_ROOT
 
@@ -323,13 +323,8 @@ def _last_operator(converter: _MixerConverter) -> tuple[str, int, int]:
     graph = converter.graph
     op = graph.Operators(graph.OperatorsLength() - 1)
     code = converter.model.OperatorCodes(op.OpcodeIndex())
-    kind = tflite_operator_name(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()))
+    kind = _OPERATOR_NAMES[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())]
     return kind, int(op.InputsAsNumpy()[0]), int(op.OutputsAsNumpy()[0])
-
-
-def tflite_operator_name(code: int) -> str:
-    names = {value: key for key, value in vars(tflite.BuiltinOperator).items() if key.isupper()}
-    return str(names[code])
 
 
 def build_model(data: bytes) -> onnx.ModelProto:

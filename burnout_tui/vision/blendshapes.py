@@ -49,10 +49,10 @@ LEFT_EYE_CONTOUR = (362, 382, 381, 380, 374, 373, 390, 249, 263, 466, 388, 387, 
 is the person's right eye, on the image's left. Each starts at its image-left corner and
 has its image-right corner at `RIGHT_CORNER`."""
 RIGHT_CORNER = 8
-RIGHT_IRIS_START = 468
-LEFT_IRIS_START = 473
-"""The Face Landmarker puts the person's right iris at 468-472 and the left at 473-477:
-centre, then four edge points."""
+"""The Face Landmarker's points 468-472 are the person's right iris (centre, then four edge
+points) and 473-477 the left: `iris_points` appends them in that order."""
+MIN_EYE_WIDTH_PX = 1e-6
+"""Guards the eye-line direction against a degenerate (zero-width) eye."""
 IRIS_RADIUS = 0.22
 """Iris radius as a share of the eye's corner-to-corner width: 0.20-0.25 in the 478-point
 model's own output on the shared photos (docs/action-cues.md); anatomically the iris is
@@ -62,16 +62,18 @@ Points = npt.NDArray[np.float32]
 
 
 def iris_points(mesh_points: Points) -> Points:
-    """The 478-point topology from a 468-point mesh (x, y, z), with placed iris points."""
-    if mesh_points.shape[0] != MESH_POINTS:
-        raise ValueError(f"expected {MESH_POINTS} mesh points, found {mesh_points.shape[0]}")
+    """The 478-point topology from a (468, 3) mesh (x, y, z), with placed iris points (their
+    z is the eye's mean depth)."""
+    if mesh_points.shape != (MESH_POINTS, 3):
+        raise ValueError(f"expected ({MESH_POINTS}, 3) mesh points, found {mesh_points.shape}")
     irises = []
     for contour in (RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR):
         eye = mesh_points[list(contour)]
         centre = eye.mean(axis=0)
         along = eye[RIGHT_CORNER] - eye[0]
-        radius = IRIS_RADIUS * float(np.linalg.norm(along[:2]))
-        direction = along / max(float(np.linalg.norm(along[:2])), 1e-6)
+        width = max(float(np.linalg.norm(along[:2])), MIN_EYE_WIDTH_PX)
+        radius = IRIS_RADIUS * width
+        direction = along / width
         across = np.array([-direction[1], direction[0], 0.0], dtype=np.float32)
         # The Face Landmarker's order after the centre, for both eyes: towards the
         # image's right along the eye line, up, left, down (image y points down).
@@ -102,7 +104,8 @@ class FaceBlendshapes:
         return result
 
     def predict(self, meshes: Sequence[Points]) -> Points:
-        """(N, 52) for N faces' landmarks (each (468 or 478, 2 or 3) in frame pixels)."""
+        """(N, 52) for N faces' landmarks in frame pixels: each a (468, 3) mesh or (478, 2+)
+        Face Landmarker points."""
         if not meshes:
             return np.zeros((0, NUM_BLENDSHAPES), dtype=np.float32)
         return self.run(np.stack([model_input(points) for points in meshes]))

@@ -81,6 +81,19 @@ def test_from_glob_selects_one_user(exported: tuple[Path, Path]) -> None:
     assert payload["rows"] == [["bo"]]  # type: ignore[index]
 
 
+def test_blendshapes_come_back_as_a_float_array(exported: tuple[Path, Path]) -> None:
+    """The demo's faces have a mesh, so `frames.blendshapes` is filled and exported."""
+    _, out = exported
+    payload = rows(
+        "SELECT count(*), min(len(blendshapes)), any_value(typeof(blendshapes)) "
+        "FROM v_action_cues",
+        "--from",
+        str(out),
+    )
+    ((count, length, kind),) = payload["rows"]  # type: ignore[index]
+    assert count > 0 and length == 52 and kind == "FLOAT[]"
+
+
 def test_from_names_multi_user_tracks(exported: tuple[Path, Path]) -> None:
     """`v_track_frames` needs `track_users` in the in-memory database: without it every
     multi-user row would fall back to the session's user."""
