@@ -624,8 +624,8 @@ class BlendshapesConfig:
     enabled: bool = setting(
         True,
         "false skips the blendshapes: no coefficients or action cues are stored or shown. "
-        "They need the face mesh, so they are off whenever [mesh] is; they cost well under "
-        "a millisecond a face.",
+        "They need the face mesh, so they are off whenever [mesh] is; they cost about "
+        "a millisecond a face (docs/action-cues.md).",
     )
 
 
