@@ -85,8 +85,7 @@ def test_blendshapes_come_back_as_a_float_array(exported: tuple[Path, Path]) -> 
     """The demo's faces have a mesh, so `frames.blendshapes` is filled and exported."""
     _, out = exported
     payload = rows(
-        "SELECT count(*), min(len(blendshapes)), any_value(typeof(blendshapes)) "
-        "FROM v_action_cues",
+        "SELECT count(*), min(len(blendshapes)), any_value(typeof(blendshapes)) FROM v_action_cues",
         "--from",
         str(out),
     )
