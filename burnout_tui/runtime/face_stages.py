@@ -1,5 +1,5 @@
-"""The per-face stages of the pipeline: mesh → crop → emotion → fatigue → drowsiness →
-scoring → forecast.
+"""The per-face stages of the pipeline: mesh → pulse → blendshapes → crop → emotion →
+fatigue → drowsiness → scoring → forecast.
 
 Each stage takes every face of one frame at once (the emotion CNN and the face mesh run
 one batch per frame) and returns them with its own fields filled in, through
@@ -43,6 +43,7 @@ from burnout_tui.signals.drowsiness import BlinkRecord, BlinkTrack, DrowsinessLe
 from burnout_tui.signals.heart import HeartTracker, PulseFrame
 from burnout_tui.sources.frame import Frame
 from burnout_tui.vision.align import aligned_crop
+from burnout_tui.vision.blendshapes import FaceBlendshapes
 from burnout_tui.vision.emotion import EmotionClassifier
 from burnout_tui.vision.face import Face
 from burnout_tui.vision.fatigue import MeshMeasures, mesh_measures
@@ -86,6 +87,7 @@ class FaceWork:
     pulse: PulseFrame | None = None
     blinks: tuple[BlinkRecord, ...] = ()
     drowsiness: DrowsinessLevel | None = None
+    blendshapes: tuple[float, ...] | None = None
 
 
 def needed(value: T | None, name: str, stage: str) -> T:
@@ -211,6 +213,37 @@ class MeshStage:
                 replace(work, face=face, mesh=mesh, measures=self.measures(frame.image, mesh))
             )
         return tuple(kept)
+
+
+class BlendshapeStage(StatelessStage):
+    """The 52 blendshape coefficients of every face with a usable mesh, in one batch.
+
+    A face without a mesh this frame, or with one the model doubts (presence below the
+    mesh's `min_presence`, the same faces that get no fatigue measures), gets none.
+    """
+
+    clock = "mesh"
+
+    def __init__(self, settings: MeshConfig, threads: int) -> None:
+        self.min_presence = settings.min_presence
+        self.model = FaceBlendshapes(threads=threads)
+
+    def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
+        usable = [
+            i
+            for i, work in enumerate(faces)
+            if work.mesh is not None and work.mesh.presence >= self.min_presence
+        ]
+        if not usable:
+            return faces
+        meshes = [needed(faces[i].mesh, "mesh", "blendshapes").points for i in usable]
+        coefficients = dict(zip(usable, self.model.predict(meshes), strict=True))
+        return tuple(
+            replace(work, blendshapes=tuple(coefficients[i].tolist()))
+            if i in coefficients
+            else work
+            for i, work in enumerate(faces)
+        )
 
 
 class FatigueStage:
@@ -481,6 +514,8 @@ def default_stages(
         stages.append(MeshStage(config.mesh, threads))
         if config.heart.enabled:
             stages.append(PulseStage(config.heart, config.mesh.min_presence))
+        if config.blendshapes.enabled:
+            stages.append(BlendshapeStage(config.mesh, threads))
     stages += [CropStage(), EmotionStage(threads, config.emotion)]
     stages.append(
         FatigueStage(config.fatigue, None if calibration is None else calibration.baseline)

@@ -41,6 +41,9 @@ class FaceResult:
     """Blinks completed on this frame (`DrowsinessStage`), usually none."""
     drowsiness: DrowsinessLevel | None = None
     """The track's latest drowsiness level, None until 30 normalised blinks exist."""
+    blendshapes: tuple[float, ...] | None = None
+    """The 52 coefficients in `scoring.action_cues.BLENDSHAPE_NAMES` order; None without a
+    usable mesh this frame or with [blendshapes] off."""
 
 
 @dataclass(frozen=True, slots=True)

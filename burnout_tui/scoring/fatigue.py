@@ -164,24 +164,124 @@ class _EyeState:
         return False
 
 
+HIDDEN_RISE = 0.05
+"""A mouth the face mesh draws shut: MAR within this of rest. Under the test clip's hand the
+mesh reads 0.02-0.04 against a resting 0.01-0.02 (docs/action-cues.md)."""
+FULL_SHARE = 0.8
+"""A gape is "still full" at this share of its largest rise; the time from the last full
+frame to a shut one is how fast it closed."""
+
+
 class _MouthState:
-    """Gape hysteresis and the once-per-gape yawn event."""
+    """Gape hysteresis and the once-per-gape yawn event, including gapes hidden in the middle.
+
+    A hand raised to a yawn covers the mouth for most of it. The face mesh keeps the face
+    (on the test clip its presence stays 1.0) and draws a closed mouth under the hand, or
+    it doubts the face and the frames carry no measures. Either way the gape seems to stop
+    at once (full to shut within `covered_yawn_snap_s`), where a real jaw takes a third of
+    a second or more. Such a gape, seen for `covered_yawn_min_open_s`, becomes *pending*;
+    if the mouth then reappears wide just as abruptly after between
+    `covered_yawn_min_cover_s` and `covered_yawn_max_cover_s`, the two open phases are one
+    gape that started before the hand, and it is a yawn once it is `min_yawn_s` long and
+    seen open `covered_yawn_min_open_s` again. Anything else (a slow close, the mouth seen
+    half-open behind the hand, a slow reopening) drops the pending gape.
+    """
 
     def __init__(self) -> None:
         self.gaping = False
         self.since = 0.0
         self.reported = False
+        self.last_wide = 0.0
+        self.peak = 0.0
+        self.last_full = 0.0
+        self.reopened: float | None = None
+        self.hidden_since: float | None = None
+        self.shut_seen = False
+        self.last_shut: float | None = None
+        self.pending_since = 0.0
 
     def abandon(self) -> None:
         self.gaping = False
+        self.hidden_since = None
+
+    def interrupt(self, last_ts: float, settings: FatigueConfig) -> None:
+        """Frames without measures since `last_ts` (the face mesh doubted or lost the face):
+        a wide gape seen up to then may be going on behind a hand."""
+        gaping = self.gaping and self.last_wide == last_ts
+        self.abandon()
+        if gaping:
+            self._hide(last_ts, settings)
+            self.shut_seen, self.last_shut = True, None
+
+    def _hide(self, ts: float, settings: FatigueConfig) -> None:
+        seen_open = self.last_wide - (self.since if self.reopened is None else self.reopened)
+        if (
+            settings.covered_yawn_max_cover_s > 0
+            and not self.reported
+            and seen_open >= settings.covered_yawn_min_open_s
+        ):
+            self.hidden_since, self.pending_since = ts, self.since
+            self.shut_seen, self.last_shut = False, None
+
+    def _reappear(self, ts: float, rise: float, settings: FatigueConfig) -> bool:
+        """Follow a pending gape; True when it goes on after the hand.
+
+        Between the last full frame and the first shut one, and between the last shut
+        (or unmeasured) frame and the first wide one, at most `covered_yawn_snap_s` may pass:
+        the mesh may show a half-open mouth for a frame or two as the hand comes and goes.
+        """
+        hidden_since = self.hidden_since
+        if hidden_since is None:
+            return False
+        snap = settings.covered_yawn_snap_s
+        if not self.shut_seen:
+            if rise < HIDDEN_RISE and ts - hidden_since <= snap:
+                self.shut_seen, self.last_shut = True, ts
+            elif ts - hidden_since > snap or rise >= settings.yawn_mar_rise:
+                self.hidden_since = None
+            return False
+        if self.last_shut is None:  # the first measured frame after frames without
+            self.last_shut = ts
+        hidden = ts - hidden_since
+        if rise < HIDDEN_RISE and hidden <= settings.covered_yawn_max_cover_s:
+            self.last_shut = ts
+        elif rise >= settings.yawn_mar_rise:
+            self.hidden_since = None
+            if ts - self.last_shut <= snap and hidden >= settings.covered_yawn_min_cover_s:
+                self.gaping, self.since, self.reported = True, self.pending_since, False
+                self.reopened = self.last_wide = self.last_full = ts
+                self.peak = rise
+                return True
+        elif rise < HIDDEN_RISE or ts - self.last_shut > snap:
+            self.hidden_since = None  # hidden too long, or seen half-open
+        return False
 
     def update(self, ts: float, rise: float, settings: FatigueConfig) -> bool:
         """Feed one frame's MAR rise over rest; True when a yawn is recognised on it."""
-        if not self.gaping and rise >= settings.yawn_mar_rise:
+        wide = rise >= settings.yawn_mar_rise
+        if self._reappear(ts, rise, settings) or self.hidden_since is not None:
+            pass
+        elif not self.gaping and wide:
             self.gaping, self.since, self.reported = True, ts, False
+            self.last_wide = self.last_full = ts
+            self.peak, self.reopened = rise, None
         elif self.gaping and rise < settings.yawn_release_rise:
             self.gaping = False
-        if self.gaping and not self.reported and ts - self.since >= settings.min_yawn_s:
+            self._hide(self.last_full, settings)
+            self._reappear(ts, rise, settings)
+        elif self.gaping:
+            if wide:
+                self.last_wide = ts
+            self.peak = max(self.peak, rise)
+            if rise >= FULL_SHARE * self.peak:
+                self.last_full = ts
+        seen_again = self.reopened is None or ts - self.reopened >= settings.covered_yawn_min_open_s
+        if (
+            self.gaping
+            and not self.reported
+            and seen_again
+            and ts - self.since >= settings.min_yawn_s
+        ):
             self.reported = True
             return True
         return False
@@ -255,11 +355,12 @@ class FatigueTracker:
         if self._last_ts is not None and ts < self._last_ts:
             raise ValueError(f"timestamps must not go back: {ts} after {self._last_ts}")
         settings = self.settings
-        interval = 0.0 if self._last_ts is None else ts - self._last_ts
+        previous = self._last_ts
+        interval = 0.0 if previous is None else ts - previous
         self._last_ts = ts
-        if interval > settings.max_gap_s:
+        if previous is not None and interval > settings.max_gap_s:
             self._eyes.abandon()
-            self._mouth.abandon()
+            self._mouth.interrupt(previous, settings)
         weight = min(interval, settings.max_gap_s)
         if not self._calibrated and math.isfinite(settings.calibration_s):
             self._calibrate(ts, measures)

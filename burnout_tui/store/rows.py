@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from burnout_tui.scoring.action_cues import NUM_BLENDSHAPES
 from burnout_tui.store.blink_rows import blink_rows
 from burnout_tui.store.heart_rows import heart_rows
 from burnout_tui.store.schema import FATIGUE_COLUMNS, FEATURE_COLUMNS, PROBABILITY_COLUMNS
@@ -61,6 +62,9 @@ class ScoredFace(Protocol):
     @property
     def pulse(self) -> Any: ...
 
+    @property
+    def blendshapes(self) -> tuple[float, ...] | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class FrameRow:
@@ -107,6 +111,9 @@ class FrameRow:
     perclos: float | None = None
     normalized_score: float | None = None
     pulse: float | None = None
+    blendshapes: tuple[float, ...] | None = None
+    """The 52 blendshape coefficients (`scoring.action_cues.BLENDSHAPE_NAMES` order),
+    FLOAT[]; NULL where none were computed."""
 
     @classmethod
     def from_result(
@@ -149,8 +156,18 @@ class FrameRow:
                 None if result.normalized_score is None else float(result.normalized_score)
             ),
             pulse=None if result.pulse is None else result.pulse.value,
+            blendshapes=_blendshapes(result.blendshapes),
             **values,
         )
+
+
+def _blendshapes(values: tuple[float, ...] | None) -> tuple[float, ...] | None:
+    """The coefficients as plain floats; a vector of another length fails loudly here."""
+    if values is None:
+        return None
+    if len(values) != NUM_BLENDSHAPES:
+        raise ValueError(f"expected {NUM_BLENDSHAPES} blendshapes, got {len(values)}")
+    return tuple(float(value) for value in values)
 
 
 def _fatigue_values(fatigue: Any) -> dict[str, Any]:

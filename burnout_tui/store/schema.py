@@ -62,6 +62,15 @@ Design notes:
   (docs/drowsiness.md); `calibrations` gains that baseline (count, mean and spread of each
   feature over the calibration session's blinks), and `v_blinks` names each row's person
   as `v_track_frames` does.
+- The blendshapes migration adds `frames.blendshapes FLOAT[]`, the 52 coefficients of
+  the face's mesh in `scoring.action_cues.BLENDSHAPE_NAMES` order (DuckDB lists are
+  1-based: `blendshapes[26]` is `jawOpen`, index 25 there), NULL where no mesh was
+  usable; and `v_action_cues`, one row per face frame with coefficients, the named
+  cues of `ACTION_CUES` (each the mean of its coefficients) and the whole vector. One
+  array column rather than 52 columns or a side table: the vector is one model output
+  read whole, a side table would repeat the frame key for every face frame, and
+  exports carry a list column as it is (Parquet `list<float>`). A test checks the
+  view's expressions against `ACTION_CUES`.
 """
 
 from __future__ import annotations
@@ -542,5 +551,30 @@ MIGRATIONS: tuple[str, ...] = (
     JOIN users AS su ON su.user_id = s.user_id
     LEFT JOIN track_users AS t ON t.session_id = b.session_id AND t.track_id = b.track_id
     LEFT JOIN users AS tu ON tu.user_id = t.user_id;
+    """,
+    """
+    ALTER TABLE frames ADD COLUMN blendshapes FLOAT[];
+
+    CREATE VIEW v_action_cues AS
+    SELECT
+        f.session_id,
+        coalesce(tu.name, su.name) AS "user",
+        f.track_id,
+        f.frame_index,
+        f.ts,
+        s.started_at + to_seconds(f.ts) AS frame_time,
+        (f.blendshapes[2] + f.blendshapes[3]) / 2 AS brow_lowering,
+        (f.blendshapes[37] + f.blendshapes[38]) / 2 AS lip_press,
+        (f.blendshapes[31] + f.blendshapes[32]) / 2 AS lip_corner_depression,
+        (f.blendshapes[20] + f.blendshapes[21]) / 2 AS eye_squint,
+        f.blendshapes[26] AS jaw_open,
+        (f.blendshapes[10] + f.blendshapes[11]) / 2 AS eye_blink,
+        f.blendshapes
+    FROM frames AS f
+    JOIN sessions AS s USING (session_id)
+    JOIN users AS su ON su.user_id = s.user_id
+    LEFT JOIN track_users AS t ON t.session_id = f.session_id AND t.track_id = f.track_id
+    LEFT JOIN users AS tu ON tu.user_id = t.user_id
+    WHERE f.blendshapes IS NOT NULL;
     """,
 )

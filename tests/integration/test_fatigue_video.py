@@ -52,12 +52,13 @@ anywhere.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from burnout_tui.config import FatigueConfig
@@ -166,20 +167,28 @@ def _largest(faces: Sequence[Face]) -> Face | None:
     return max(faces, key=lambda face: face.box[2] * face.box[3], default=None)
 
 
-def _measure(path: Path) -> Clip:
-    """The pipeline's per-frame work on the largest face, with its detection schedule."""
-    detector, mesh = FaceDetector(threads=THREADS), FaceMesh(threads=THREADS)
+def _decode(path: Path) -> tuple[list[npt.NDArray[np.uint8]], float]:
     capture = cv2.VideoCapture(str(path))
     fps = float(capture.get(cv2.CAP_PROP_FPS))
-    stamps: list[float] = []
-    measures: list[MeshMeasures | None] = []
-    last: list[Face] = []
-    since_full = 0
+    frames = []
     while True:
         ok, decoded = capture.read()
         if not ok:
             break
-        image = np.asarray(decoded, dtype=np.uint8)
+        frames.append(np.asarray(decoded, dtype=np.uint8))
+    capture.release()
+    assert frames, f"no frames decoded from {path}"
+    return frames, fps
+
+
+def measure_frames(frames: Iterable[npt.NDArray[np.uint8]], fps: float) -> Clip:
+    """The pipeline's per-frame work on the largest face, with its detection schedule."""
+    detector, mesh = FaceDetector(threads=THREADS), FaceMesh(threads=THREADS)
+    stamps: list[float] = []
+    measures: list[MeshMeasures | None] = []
+    last: list[Face] = []
+    since_full = 0
+    for image in frames:
         faces: list[Face] = []
         if last and since_full < DETECT_EVERY:
             faces, since_full = detector.refine(image, last), since_full + 1
@@ -195,9 +204,11 @@ def _measure(path: Path) -> Clip:
         height, width = image.shape[:2]
         ok_mesh = fitted.presence >= PRESENCE_THRESHOLD
         measures.append(mesh_measures(fitted.points, (width, height)) if ok_mesh else None)
-    capture.release()
-    assert stamps, f"no frames decoded from {path}"
     return Clip(fps, tuple(stamps), tuple(measures))
+
+
+def _measure(path: Path) -> Clip:
+    return measure_frames(*_decode(path))
 
 
 def _clip(shared_data: Path, name: str) -> Clip:

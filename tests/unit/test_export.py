@@ -25,6 +25,7 @@ ROUND_TRIP_QUERIES = (
     "SELECT * FROM track_users ORDER BY session_id, track_id",
     "SELECT * FROM v_track_frames ORDER BY session_id, frame_index, track_id",
     "SELECT * FROM v_heart ORDER BY session_id, track_id, ts",
+    "SELECT * FROM v_action_cues ORDER BY session_id, frame_index, track_id",
 )
 
 
@@ -95,6 +96,18 @@ def test_from_glob_selects_one_user(exported: tuple[Path, Path]) -> None:
         'SELECT DISTINCT "user" FROM v_frames', "--from", f"{out}/*/user=bo/**/*.parquet"
     )
     assert payload["rows"] == [["bo"]]  # type: ignore[index]
+
+
+def test_blendshapes_come_back_as_a_float_array(exported: tuple[Path, Path]) -> None:
+    """The demo's faces have a mesh, so `frames.blendshapes` is filled and exported."""
+    _, out = exported
+    payload = rows(
+        "SELECT count(*), min(len(blendshapes)), any_value(typeof(blendshapes)) FROM v_action_cues",
+        "--from",
+        str(out),
+    )
+    ((count, length, kind),) = payload["rows"]  # type: ignore[index]
+    assert count > 0 and length == 52 and kind == "FLOAT[]"
 
 
 def test_from_names_multi_user_tracks(exported: tuple[Path, Path]) -> None:

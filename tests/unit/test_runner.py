@@ -12,7 +12,7 @@ from dataclasses import fields, replace
 import duckdb
 import pytest
 
-from burnout_tui.config import Config, load_config
+from burnout_tui.config import BlendshapesConfig, Config, load_config
 from burnout_tui.runtime import capture
 from burnout_tui.runtime.capture import CaptureWorker
 from burnout_tui.runtime.face_policy import LargestFace
@@ -175,6 +175,7 @@ def test_default_stage_order() -> None:
     assert names == [
         "MeshStage",
         "PulseStage",
+        "BlendshapeStage",
         "CropStage",
         "EmotionStage",
         "FatigueStage",
@@ -184,6 +185,12 @@ def test_default_stage_order() -> None:
     without = replace(loaded_config, drowsiness=replace(loaded_config.drowsiness, enabled=False))
     stages = default_stages(without, 1, forecaster=None, calibration=None)
     assert "DrowsinessStage" not in [type(stage).__name__ for stage in stages]
+
+
+def test_blendshapes_off_drops_their_stage() -> None:
+    config = replace(load_config(), blendshapes=BlendshapesConfig(enabled=False))
+    names = [type(s).__name__ for s in default_stages(config, 1, forecaster=None, calibration=None)]
+    assert "BlendshapeStage" not in names and "MeshStage" in names
 
 
 def test_a_stage_list_missing_a_stage_fails_clearly(loaded_config: Config) -> None:

@@ -343,6 +343,7 @@ class FakeFaceResult:
     fatigue: FatigueFrame | None = None
     normalized_score: float | None = None
     pulse: Any = None
+    blendshapes: tuple[float, ...] | None = None
 
 
 def test_frame_row_from_a_pipeline_result() -> None:

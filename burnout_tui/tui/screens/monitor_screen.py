@@ -36,7 +36,7 @@ from burnout_tui.tui.screens.survey_screen import InstrumentPicker
 from burnout_tui.tui.state.capture_protocol import Capture, forecaster_label
 from burnout_tui.tui.state.live_series import LiveSeries
 from burnout_tui.tui.state.store_access import StoreAccess
-from burnout_tui.tui.widgets import DrowsinessLine, EmotionPanel, FixedSparkline
+from burnout_tui.tui.widgets import ActionCuesLine, DrowsinessLine, EmotionPanel, FixedSparkline
 from burnout_tui.tui.widgets.heart_rate import HeartRatePanel
 
 FIXED_LINES = 10 + HeartRatePanel.LINES
@@ -44,6 +44,9 @@ FIXED_LINES = 10 + HeartRatePanel.LINES
 header, state, stats, the burnout panel (borders, its two lines, one chart line), the
 heart-rate lines, the emotions title and the footer. At 80x24 that leaves one line for
 each emotion (the burnout chart takes the rest); traces grow on taller terminals."""
+
+MIN_EMOTION_LINES = 2
+"""Lines per emotion row the monitor keeps before it adds optional lines."""
 
 TICK_S = 1 / 15
 """How often the ring buffer is drained: smooth to the eye, a few ms of work per second."""
@@ -100,6 +103,7 @@ class MonitorScreen(SessionScreen):
                 yield Static(id="burnout-line")
                 yield Static(id="fatigue-line")
                 yield DrowsinessLine(id="drowsiness-line")
+                yield ActionCuesLine(id="action-cues-line")
                 yield FixedSparkline([], minimum=0.0, maximum=PERCENT_MAX, id="burnout-chart")
             yield HeartRatePanel(id="heart-rate")
             emotions = EmotionPanel(id="emotions")
@@ -108,7 +112,12 @@ class MonitorScreen(SessionScreen):
         yield Footer()
 
     def on_resize(self, event: Resize) -> None:
-        self.query_one(EmotionPanel).fit_rows(event.size.height - FIXED_LINES)
+        """The action-cue line shows only where it leaves every emotion two lines (not at
+        80x24, which keeps its layout)."""
+        lines = event.size.height - FIXED_LINES
+        cues = self.query_one(ActionCuesLine)
+        cues.display = lines - ActionCuesLine.LINES >= MIN_EMOTION_LINES * len(EMOTIONS)
+        self.query_one(EmotionPanel).fit_rows(lines - (ActionCuesLine.LINES if cues.display else 0))
 
     def on_mount(self) -> None:
         if self.series.frames:
@@ -164,6 +173,7 @@ class MonitorScreen(SessionScreen):
             layout=False,
         )
         self.query_one(DrowsinessLine).show(None if face is None else face.drowsiness)
+        self.query_one(ActionCuesLine).show(None if face is None else face.blendshapes)
         self.query_one("#burnout-panel").border_subtitle = format_forecast(
             series.forecast_percent(None if face is None else face.forecast),
             forecaster_label(self.capture),
