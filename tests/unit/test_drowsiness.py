@@ -22,8 +22,11 @@ from burnout_tui.runtime.drowsiness_model import (
     DrowsinessModel,
     DrowsinessModelError,
 )
+from burnout_tui.runtime.face_policy import LargestFace
 from burnout_tui.runtime.face_stages import DrowsinessStage, FaceWork, calibrated_blinks
-from burnout_tui.runtime.results import FaceResult
+from burnout_tui.runtime.pipeline import Pipeline, make_detector
+from burnout_tui.runtime.results import FaceResult, FrameResult
+from burnout_tui.runtime.runner import SessionRunner
 from burnout_tui.signals.blink_baseline import BlinkBaseline
 from burnout_tui.signals.blinks import Blink
 from burnout_tui.signals.drowsiness import (
@@ -154,6 +157,43 @@ def test_the_blink_pending_at_the_end_is_flushed_once(model: DrowsinessModel) ->
     ((track_id, (last,)),) = stage.flush()
     assert track_id == 3 and last.blink.start_ts > 7.5 and last.level is None
     assert stage.flush() == []
+
+
+class ScriptedPipeline(Pipeline):
+    """The real drowsiness stage (and model) fed one face's EAR per frame, without the
+    detector and the stages before it; it returns no face, so nothing but the flushed blink
+    reaches the store."""
+
+    def __init__(self, config: Config, stage: DrowsinessStage, ear: dict[int, float]) -> None:
+        super().__init__(LargestFace(make_detector(config, 1), config.detection), [stage])
+        self.stage, self.ear = stage, ear
+
+    def process(self, frame: Frame) -> FrameResult:
+        e = self.ear[frame.index]
+        self.stage.run(frame, (face_work(0, MeshMeasures(e, e, 0.05, 0.0, 0.0, 0.0)),))
+        return FrameResult(frame.index, frame.ts, (), False)
+
+
+def test_finishing_a_session_stores_its_pending_blink(
+    loaded_config: Config, con: duckdb.DuckDBPyConnection, model: DrowsinessModel
+) -> None:
+    stage = DrowsinessStage(DrowsinessConfig(), FatigueConfig().max_gap_s, None, model)
+    t = np.arange(0.0, 4.0 + FALL_S + BOTTOM_S + RISE_S + 0.2, 1.0 / 30.0)
+    ear = np.minimum(blink_profile(t, 2.0, 0.15), blink_profile(t, 4.0, 0.15))
+    pipeline = ScriptedPipeline(loaded_config, stage, dict(enumerate(ear.tolist())))
+    image = np.zeros((4, 4, 3), dtype=np.uint8)
+    with SessionRunner(con, loaded_config, "ana", "scripted", pipeline) as runner:
+        session_id = runner.begin()
+        for index, ts in enumerate(t):
+            runner.process(Frame(index, float(ts), image))
+        runner.finish()
+    stored = con.execute(
+        "SELECT track_id, frame_index, ts, start_ts FROM blinks WHERE session_id = ?",
+        [session_id],
+    ).fetchall()
+    ((track_id, frame_index, ts, start_ts),) = stored
+    assert (track_id, frame_index) == (0, len(t) - 1)
+    assert ts == pytest.approx(t[-1]) and start_ts > 3.5
 
 
 def test_calibrated_blinks_come_from_the_calibration() -> None:
