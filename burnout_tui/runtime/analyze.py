@@ -34,6 +34,7 @@ from burnout_tui.scoring import SessionSummary, summarise
 from burnout_tui.scoring.calibration import Calibration
 from burnout_tui.sources.frame import Frame, FrameSource
 from burnout_tui.store.calibrations import latest_calibration
+from burnout_tui.store.drowsiness_summary import DrowsinessSummary, session_drowsiness
 from burnout_tui.store.fatigue import FatigueRow, session_fatigue
 from burnout_tui.store.heart_summary import HeartSummary, session_heart
 
@@ -69,6 +70,8 @@ class AnalysisResult:
     frames_announced: int | None = None
     heart: list[HeartSummary] = field(default_factory=list)
     """One row of `v_heart`'s summary per track that had heart-rate rows."""
+    drowsiness: list[DrowsinessSummary] = field(default_factory=list)
+    """Per track with blinks: the last drowsiness level and the share of windows per level."""
 
     @property
     def fps(self) -> float:
@@ -94,6 +97,7 @@ class AnalysisResult:
             "tracks": {str(track_id): name for track_id, name in self.tracks.items()},
             "fatigue": [asdict(row) for row in self.fatigue],
             "heart": [asdict(row) for row in self.heart],
+            "drowsiness": [asdict(row) for row in self.drowsiness],
             "calibration_id": None if self.calibration is None else self.calibration.calibration_id,
             "forecaster": self.forecaster,
             "stage_ms_per_frame": {
@@ -184,6 +188,7 @@ def run_analysis(
     return AnalysisResult(
         fatigue=session_fatigue(con, session_id),
         heart=session_heart(con, session_id),
+        drowsiness=session_drowsiness(con, session_id),
         calibration=calibration,
         forecaster=None if forecaster is None else forecaster_label(forecaster),
         session_id=session_id,

@@ -327,13 +327,31 @@ class DrowsinessStage:
 
     def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
         pending = [self._push(frame.ts, work) for work in faces]
+        records = self._records([work.track_id for work in faces], pending)
+        return tuple(
+            replace(work, blinks=done, drowsiness=self._levels.get(work.track_id))
+            for work, done in zip(faces, records, strict=True)
+        )
+
+    def flush(self) -> list[tuple[int, tuple[BlinkRecord, ...]]]:
+        """The end of the session: per track, the blink still waiting for its 0.4 s of
+        context if its reopening was seen, with its window's level (usually none)."""
+        track_ids = sorted(self._tracks)
+        pending = [self._tracks[track_id].flush() for track_id in track_ids]
+        records = self._records(track_ids, pending)
+        return [(t, done) for t, done in zip(track_ids, records, strict=True) if done]
+
+    def _records(
+        self, track_ids: list[int], pending: list[list[PendingBlink]]
+    ) -> list[tuple[BlinkRecord, ...]]:
+        """Every window completed, over all tracks, through the model in one batch."""
         windows = [
             blink.window for blinks in pending for blink in blinks if blink.window is not None
         ]
         probabilities = self.model.predict(np.stack(windows)) if windows else np.zeros((0, 3))
         done = []
         read = 0
-        for work, blinks in zip(faces, pending, strict=True):
+        for track_id, blinks in zip(track_ids, pending, strict=True):
             records = []
             for blink in blinks:
                 level = None
@@ -341,12 +359,10 @@ class DrowsinessStage:
                     p_alert, p_low, p_drowsy = (float(p) for p in probabilities[read])
                     read += 1
                     level = DrowsinessLevel(p_alert, p_low, p_drowsy)
-                    self._levels[work.track_id] = level
+                    self._levels[track_id] = level
                 records.append(BlinkRecord(blink.blink, blink.normalised, level))
-            done.append(
-                replace(work, blinks=tuple(records), drowsiness=self._levels.get(work.track_id))
-            )
-        return tuple(done)
+            done.append(tuple(records))
+        return done
 
     def _push(self, ts: float, work: FaceWork) -> list[PendingBlink]:
         measures = work.measures

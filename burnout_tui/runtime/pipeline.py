@@ -35,9 +35,16 @@ from typing import Any
 from burnout_tui.config import Config
 from burnout_tui.forecast.model import Forecaster
 from burnout_tui.runtime.face_policy import FacePolicy, LargestFace, TrackedFaces, mesh_guide
-from burnout_tui.runtime.face_stages import FaceStage, FaceWork, StageOrderError, default_stages
+from burnout_tui.runtime.face_stages import (
+    DrowsinessStage,
+    FaceStage,
+    FaceWork,
+    StageOrderError,
+    default_stages,
+)
 from burnout_tui.runtime.results import STAGES, FaceResult, FrameResult
 from burnout_tui.scoring.calibration import Calibration
+from burnout_tui.signals.drowsiness import BlinkRecord
 from burnout_tui.sources.frame import Frame
 from burnout_tui.vision.detector import FaceDetector
 
@@ -111,6 +118,16 @@ class Pipeline:
         self.policy.reset()
         for stage in self.stages:
             stage.reset()
+
+    def flush_blinks(self) -> list[tuple[int, tuple[BlinkRecord, ...]]]:
+        """The end of the stream: per track, the blinks still pending in the drowsiness
+        stage (`DrowsinessStage.flush`), so a session's last blink is not lost."""
+        return [
+            found
+            for stage in self.stages
+            if isinstance(stage, DrowsinessStage)
+            for found in stage.flush()
+        ]
 
     def process(self, frame: Frame) -> FrameResult:
         clock = self.clock

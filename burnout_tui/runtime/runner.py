@@ -44,6 +44,7 @@ from burnout_tui.runtime.results import FrameResult
 from burnout_tui.runtime.worker_status import NoSessionError
 from burnout_tui.sources.frame import Frame
 from burnout_tui.store import FrameWriter, StoreError, repository, stored_rows
+from burnout_tui.store.blink_rows import BlinkRow
 from burnout_tui.store.recovery import interrupt_session
 from burnout_tui.store.repository import FinalStatus
 
@@ -127,6 +128,8 @@ class SessionRunner:
         self._stage_base: dict[str, float] = {}
         self._stage_ms: dict[str, float] = {}
         self._write_error: StoreError | None = None
+        self._last_frame: tuple[int, float] | None = None
+        """The session's last processed frame: its number and time."""
 
     def __enter__(self) -> SessionRunner:
         return self
@@ -184,6 +187,7 @@ class SessionRunner:
             self._frames = 0
             self._face_frames = 0
             self._dropped = 0
+            self._last_frame = None
             self._tracks = {}
             self._stage_ms = {}
         self._numbers.new_session()
@@ -223,6 +227,7 @@ class SessionRunner:
         pipeline = self._pipeline()
         result = pipeline.process(frame)
         number = self._numbers.number(frame.index)
+        self._last_frame = (number, result.ts)
         if self.multi_user:
             self._name_new_tracks(session_id, result)
         if self.recorder is not None:
@@ -253,10 +258,25 @@ class SessionRunner:
             return
         if self._write_error is not None:
             raise self._write_error
+        self._write_pending_blinks()
         self._writer.flush()
         session_id, frames = self._take_session()
         if session_id is not None:
             repository.finish_session(self._con, session_id, frames, status)
+
+    def _write_pending_blinks(self) -> None:
+        """The blinks the pipeline still holds when the session ends (a blink needs 0.4 s
+        after its reopening before it is complete), stored on the session's last frame."""
+        if self.pipeline is None or self._last_frame is None or self._session_id is None:
+            return
+        number, ts = self._last_frame
+        rows = [
+            BlinkRow.from_record(self._session_id, number, ts, track_id, record)
+            for track_id, records in self.pipeline.flush_blinks()
+            for record in records
+        ]
+        if rows:
+            self._writer.put_many(rows)
 
     def rollback(self) -> None:
         """Delete the session and its rows. Closes the writer first (so no row lands

@@ -99,6 +99,11 @@ class BlinkTrack:
         """Fold in one EAR sample; the blinks it completed (usually none)."""
         return [self._pending(blink) for blink in self.detector.push(ts, ear)]
 
+    def flush(self) -> list[PendingBlink]:
+        """The end of the stream: the blink still waiting for its context, if its reopening
+        was seen (`BlinkDetector.flush`)."""
+        return [self._pending(blink) for blink in self.detector.flush()]
+
     def _pending(self, blink: Blink) -> PendingBlink:
         if self.baseline is None and self.learner is not None:
             self.baseline = self.learner.push(blink.end_ts, blink.features)

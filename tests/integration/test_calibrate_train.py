@@ -38,6 +38,7 @@ def test_calibrate_stores_a_baseline_that_later_sessions_use(tmp_path: Path) -> 
     report = json.loads(done.stdout)
     assert report["calibration_id"] == calibration["calibration_id"]
     assert report["fatigue"] and report["fatigue"][0]["mesh_frames"] > 0
+    assert isinstance(report["drowsiness"], list)
     con = duckdb.connect(str(db), read_only=True)
     normalized, stored = con.execute(
         "SELECT count(normalized_score), count(*) FROM v_frames WHERE session_id = ?",

@@ -22,8 +22,11 @@ from burnout_tui.runtime.drowsiness_model import (
     DrowsinessModel,
     DrowsinessModelError,
 )
+from burnout_tui.runtime.face_policy import LargestFace
 from burnout_tui.runtime.face_stages import DrowsinessStage, FaceWork, calibrated_blinks
-from burnout_tui.runtime.results import FaceResult
+from burnout_tui.runtime.pipeline import Pipeline, make_detector
+from burnout_tui.runtime.results import FaceResult, FrameResult
+from burnout_tui.runtime.runner import SessionRunner
 from burnout_tui.signals.blink_baseline import BlinkBaseline
 from burnout_tui.signals.blinks import Blink
 from burnout_tui.signals.drowsiness import (
@@ -37,9 +40,10 @@ from burnout_tui.sources.frame import Frame
 from burnout_tui.store import FrameWriter, repository
 from burnout_tui.store.blink_rows import BlinkRow, blink_rows
 from burnout_tui.store.calibrations import latest_calibration, save_calibration
+from burnout_tui.store.drowsiness_summary import session_drowsiness
 from burnout_tui.store.rows import stored_rows
 from burnout_tui.vision.face import Face
-from tests.unit.test_blinks import OPEN, blink_profile
+from tests.unit.test_blinks import BOTTOM_S, FALL_S, OPEN, RISE_S, blink_profile
 from tests.unit.test_store import make_row, new_session
 from tools import eval_drowsiness
 
@@ -137,6 +141,61 @@ def test_stage_levels_each_window_once_thirty_blinks_exist(model: DrowsinessMode
     assert work.drowsiness is None and work.blinks == ()
 
 
+def test_the_blink_pending_at_the_end_is_flushed_once(model: DrowsinessModel) -> None:
+    stage = DrowsinessStage(DrowsinessConfig(), FatigueConfig().max_gap_s, None, model)
+    image = np.zeros((4, 4, 3), dtype=np.uint8)
+    t = np.arange(0.0, 8.0 + FALL_S + BOTTOM_S + RISE_S + 0.2, 1.0 / 30.0)
+    ear = np.full_like(t, OPEN)
+    for start in (2.0, 4.0, 6.0, 8.0):
+        ear = np.minimum(ear, blink_profile(t, start, 0.15))
+    seen = []
+    for index, (ts, e) in enumerate(zip(t, ear, strict=True)):
+        measures = MeshMeasures(float(e), float(e), 0.05, 0.0, 0.0, 0.0)
+        (work,) = stage.run(Frame(index, float(ts), image), (face_work(3, measures),))
+        seen += work.blinks
+    assert len(seen) == 3, "the last blink waits for its context"
+    ((track_id, (last,)),) = stage.flush()
+    assert track_id == 3 and last.blink.start_ts > 7.5 and last.level is None
+    assert stage.flush() == []
+
+
+class ScriptedPipeline(Pipeline):
+    """The real drowsiness stage (and model) fed one face's EAR per frame, without the
+    detector and the stages before it; it returns no face, so nothing but the flushed blink
+    reaches the store."""
+
+    def __init__(self, config: Config, stage: DrowsinessStage, ear: dict[int, float]) -> None:
+        super().__init__(LargestFace(make_detector(config, 1), config.detection), [stage])
+        self.stage, self.ear = stage, ear
+
+    def process(self, frame: Frame) -> FrameResult:
+        e = self.ear[frame.index]
+        self.stage.run(frame, (face_work(0, MeshMeasures(e, e, 0.05, 0.0, 0.0, 0.0)),))
+        return FrameResult(frame.index, frame.ts, (), False)
+
+
+def test_finishing_a_session_stores_its_pending_blink(
+    loaded_config: Config, con: duckdb.DuckDBPyConnection, model: DrowsinessModel
+) -> None:
+    stage = DrowsinessStage(DrowsinessConfig(), FatigueConfig().max_gap_s, None, model)
+    t = np.arange(0.0, 4.0 + FALL_S + BOTTOM_S + RISE_S + 0.2, 1.0 / 30.0)
+    ear = np.minimum(blink_profile(t, 2.0, 0.15), blink_profile(t, 4.0, 0.15))
+    pipeline = ScriptedPipeline(loaded_config, stage, dict(enumerate(ear.tolist())))
+    image = np.zeros((4, 4, 3), dtype=np.uint8)
+    with SessionRunner(con, loaded_config, "ana", "scripted", pipeline) as runner:
+        session_id = runner.begin()
+        for index, ts in enumerate(t):
+            runner.process(Frame(index, float(ts), image))
+        runner.finish()
+    stored = con.execute(
+        "SELECT track_id, frame_index, ts, start_ts FROM blinks WHERE session_id = ?",
+        [session_id],
+    ).fetchall()
+    ((track_id, frame_index, ts, start_ts),) = stored
+    assert (track_id, frame_index) == (0, len(t) - 1)
+    assert ts == pytest.approx(t[-1]) and start_ts > 3.5
+
+
 def test_calibrated_blinks_come_from_the_calibration() -> None:
     assert calibrated_blinks(None) is None
 
@@ -173,6 +232,27 @@ def test_blink_rows_through_the_writer_and_the_view(con: duckdb.DuckDBPyConnecti
     assert stored[1][6:] == pytest.approx((0.6, 0.3 * 5 + 0.6 * 10))
     repository.delete_session(con, session_id)
     assert con.execute("SELECT count(*) FROM blinks").fetchone() == (0,)
+
+
+def test_session_summary_has_the_last_level_and_the_share_per_level(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    session_id = new_session(con)
+    levels = [None, DrowsinessLevel(0.7, 0.2, 0.1), DrowsinessLevel(0.1, 0.3, 0.6)]
+    levels += [DrowsinessLevel(0.2, 0.5, 0.3), DrowsinessLevel(0.1, 0.2, 0.7)]
+    with FrameWriter(con) as writer:
+        writer.put(make_row(session_id, 0))
+        for i, level in enumerate(levels):
+            blink = Blink(i, i + 0.1, i + 0.3, 15.0, 0.12, 0.33, 0.6)
+            record = BlinkRecord(blink, (0.0, 0.0, 0.0, 0.0), level)
+            writer.put(BlinkRow.from_record(session_id, i, i + 0.7, 0, record))
+        writer.put(BlinkRow.from_record(session_id, 9, 9.7, 1, blink_record(None, False)))
+    first, second = session_drowsiness(con, session_id)
+    assert (first.track_id, first.blinks, first.windows) == (0, 5, 4)
+    assert (first.last_level, first.last_probability) == ("drowsy", pytest.approx(0.7))
+    assert first.level_share == pytest.approx({"alert": 0.25, "low vigilant": 0.25, "drowsy": 0.5})
+    assert (second.windows, second.last_level, second.level_share) == (0, None, {})
+    assert session_drowsiness(con, session_id + 1) == []
 
 
 def _calibration_session(con: duckdb.DuckDBPyConnection, durations: list[float]) -> int:
