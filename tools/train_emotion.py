@@ -13,13 +13,13 @@ Model. A VGG-style network of four blocks of two 3x3 convolutions with batch nor
 and ReLU, widths w, 2w, 4w, 8w, 2x2 max-pool between blocks (48 -> 24 -> 12 -> 6); the last
 block's output is the `features` map, followed only by global average pooling, one linear
 layer, the temperature and a softmax, so class activation maps are exact. Dropout before the
-linear layer acts in training only. The width (16) is chosen that keeps ONNX Runtime
-under the speed budget with room for preprocessing (docs/emotion-model.md).
+linear layer acts in training only. Width 16 is what the shared CPU could train within the
+session and keeps ONNX Runtime well under the speed budget (docs/emotion-model.md).
 
 Training. SGD with Nesterov momentum, one-cycle learning rate, label smoothing, batch 128,
-bfloat16 autocast (the CPU's AMX units, about twice fp32's speed); every batch is augmented
-by one random affine warp per image (rotation, zoom, shift, horizontal flip) and a
-brightness/contrast jitter, drawn from a seeded generator. A checkpoint is written after
+bfloat16 autocast (the CPU's AMX units, about twice fp32's speed), one thread; every batch
+is augmented by one random affine warp per image (rotation, zoom, shift, horizontal flip)
+and a brightness/contrast jitter, drawn from a seeded generator. A checkpoint is written after
 every epoch; `--resume` continues from it. Seeded and deterministic on a given machine and
 thread count, so a rerun gives the same weights and, through tools/emotion_onnx.py, the
 same bytes (docs/emotion-model.md says what was checked).
@@ -60,7 +60,7 @@ CHECKPOINT = "last.pt"
 
 SEED = 13
 WIDTH = 16
-EPOCHS = 18
+EPOCHS = 16
 BATCH = 128
 MAX_LR = 0.1
 WEIGHT_DECAY = 5e-4
@@ -68,6 +68,8 @@ MOMENTUM = 0.9
 LABEL_SMOOTHING = 0.1
 DROPOUT = 0.3
 THREADS = 1
+"""On the shared 2-core machine one thread trained 8x more images per CPU-second than two
+(docs/emotion-model.md); the thread count is part of what makes a rerun byte-identical."""
 RUN_FLAGS = ("resume", "export_now", "out", "report")
 """Arguments that may differ between a checkpoint's run and the run that continues it."""
 EVAL_BATCH = 512
