@@ -180,10 +180,10 @@ def test_every_setting_has_a_reason() -> None:
 
 def test_emotion_model_and_flip(workdir: Path) -> None:
     assert Config().emotion.model == DEFAULT_EMOTION_MODEL == "ours-v1"
-    assert Config().emotion.flip is False
-    text = '[emotion]\nmodel = "minixception"\nflip = true\n'
+    assert Config().emotion.flip is True
+    text = '[emotion]\nmodel = "minixception"\nflip = false\n'
     chosen = load_config(write(workdir / "c.toml", text))
-    assert chosen.emotion.model == "minixception" and chosen.emotion.flip is True
+    assert chosen.emotion.model == "minixception" and chosen.emotion.flip is False
 
 
 def test_unknown_emotion_model_is_one_line_naming_the_choices(workdir: Path) -> None:
