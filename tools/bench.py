@@ -596,6 +596,14 @@ def blendshapes_table(video: Path) -> Table:
     return table
 
 
+def heart_table(data: Path, config: Config) -> Table:
+    """Heart rate against the finger sensor on the shared UBFC-rPPG subjects (issue #14's
+    accuracy targets); `python -m tools.eval_heart` also prints the LivePortrait check."""
+    from tools.eval_heart import ubfc, ubfc_table
+
+    return ubfc_table(ubfc(data, config), config.heart.method)
+
+
 def forecast_table() -> None:
     """The forecaster's evaluation, which prints its own tables."""
     forecast_eval.main([])
@@ -677,6 +685,7 @@ TABLES: dict[str, Callable[[Inputs], Table | None]] = {
     "rate": lambda given: rate_table(given.data),
     "threads": lambda given: threads_table(),
     "pulse": lambda given: pulse_table(given.video, given.config),
+    "heart": lambda given: heart_table(given.data, given.config),
     "emotion": lambda given: emotion_table(given.video),
     "drowsiness": lambda given: drowsiness_table(),
     "blendshapes": lambda given: blendshapes_table(given.video),
