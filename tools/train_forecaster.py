@@ -49,7 +49,7 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
 from burnout_tui import EMOTIONS
-from burnout_tui.config import ScoringConfig
+from burnout_tui.config import EmotionConfig, ScoringConfig
 from burnout_tui.forecast.dataset import (
     EMA_ALPHA,
     HORIZON_S,
@@ -69,6 +69,7 @@ from burnout_tui.forecast.model import (
     HIDDEN_NAME,
     INPUT_NAME,
     META_BEATS_PERSISTENCE,
+    META_EMOTION_MODEL,
     META_FEATURES,
     META_HORIZON,
     META_SCORING,
@@ -462,6 +463,7 @@ def _properties(
             {"alpha": scoring.alpha, "beta": scoring.beta, "gamma": scoring.gamma}, sort_keys=True
         ),
         META_BEATS_PERSISTENCE: "false",
+        META_EMOTION_MODEL: EmotionConfig().model,
         "baseline": f"EMA of the window's frame scores, alpha {EMA_ALPHA:g}",
         "hidden_size": str(hidden),
         "training_clips": json.dumps(sorted({t.clip for t in training})),

@@ -46,7 +46,7 @@ from burnout_tui.forecast.inputs import FORECAST_FEATURES
 from burnout_tui.vision.runtime import load_session
 
 if TYPE_CHECKING:
-    from burnout_tui.config import ScoringConfig
+    from burnout_tui.config import EmotionConfig, ScoringConfig
 
 MODEL_FILENAME = "burnout_lstm.onnx"
 
@@ -71,6 +71,12 @@ META_WINDOW = "window"
 META_FEATURES = "features"
 META_SCORING = "scoring"
 META_BEATS_PERSISTENCE = "beats_persistence"
+META_EMOTION_MODEL = "emotion_model"
+"""The `[emotion] model` whose probabilities the forecaster was trained on: its inputs are
+those probabilities, so another model's are another input distribution."""
+UNRECORDED_EMOTION_MODEL = "minixception"
+"""Files written before the property existed were all trained on the mini-Xception, the
+only model then."""
 
 UNREADABLE_MODEL: tuple[type[Exception], ...] = (
     Fail,
@@ -101,6 +107,7 @@ class ForecastMetadata:
     beta: float
     gamma: float
     beats_persistence: bool
+    emotion_model: str
     properties: Mapping[str, str]
     """Every property, e.g. the training clips and the evaluation's MAEs, for reports."""
 
@@ -118,6 +125,7 @@ def parse_metadata(properties: Mapping[str, str], label: str = "forecaster") -> 
             beta=float(scoring["beta"]),
             gamma=float(scoring["gamma"]),
             beats_persistence=_boolean(properties[META_BEATS_PERSISTENCE]),
+            emotion_model=properties.get(META_EMOTION_MODEL, UNRECORDED_EMOTION_MODEL),
             properties=dict(properties),
         )
     except (KeyError, TypeError, ValueError) as error:
@@ -208,6 +216,11 @@ class Forecaster:
         )
         same = all(math.isclose(a, b, abs_tol=WEIGHT_TOLERANCE) for a, b in weights)
         return same and meta.window == scoring.window
+
+    def matches_emotion(self, emotion: EmotionConfig) -> bool:
+        """Whether the forecaster was trained on the probabilities of `emotion`'s model
+        (the mirror-image setting changes them too little to matter)."""
+        return self.metadata.emotion_model == emotion.model
 
     def _run(self, windows: npt.ArrayLike, outputs: list[str]) -> list[npt.NDArray[np.float32]]:
         x = np.asarray(windows, dtype=np.float32)

@@ -39,8 +39,9 @@ def personal_model_path(db_path: Path, user: str) -> Path:
 
 def load_forecaster(config: Config, db_path: Path | None, user: str | None) -> Forecaster | None:
     """The person's own model when `train` kept one, else the shipped model; None when
-    forecasting is off, the face mesh that feeds it is, or the scoring weights differ from
-    those it was trained with (its forecasts would be on another scale).
+    forecasting is off, the face mesh that feeds it is, the scoring weights differ from
+    those it was trained with (its forecasts would be on another scale), or it was trained
+    on another emotion model's probabilities (another input distribution).
 
     Raises PersonalModelError for a personal file that cannot be used, and the shipped
     model's IncompatibleModelError (a UserError too) for a damaged installation; both are
@@ -59,7 +60,10 @@ def load_forecaster(config: Config, db_path: Path | None, user: str | None) -> F
                     f"the shipped forecaster (`burnout-tui train --user {user} --db {db_path}` may "
                     "fit a new one)"
                 ) from None
-    return forecaster if forecaster.matches_scoring(config.scoring) else None
+    usable = forecaster.matches_scoring(config.scoring) and forecaster.matches_emotion(
+        config.emotion
+    )
+    return forecaster if usable else None
 
 
 def forecaster_label(forecaster: Forecaster) -> str:

@@ -12,7 +12,7 @@ import pytest
 from onnx import numpy_helper
 
 from burnout_tui import EMOTIONS
-from burnout_tui.config import ScoringConfig
+from burnout_tui.config import EmotionConfig, ScoringConfig
 from burnout_tui.forecast.dataset import (
     EMA_ALPHA,
     HORIZON_S,
@@ -222,6 +222,9 @@ def test_metadata(forecaster: Forecaster) -> None:
     assert forecaster.matches_scoring(ScoringConfig())
     assert not forecaster.matches_scoring(ScoringConfig(gamma=0.5))
     assert not forecaster.matches_scoring(ScoringConfig(window=60))
+    assert meta.emotion_model == EmotionConfig().model
+    assert forecaster.matches_emotion(EmotionConfig())
+    assert not forecaster.matches_emotion(EmotionConfig(model="minixception"))
     assert forecaster.experimental == (not meta.beats_persistence)
     held_back = json.loads(meta.properties["held_back_clips"])
     trained = json.loads(meta.properties["training_clips"])
@@ -519,3 +522,17 @@ def test_augmentations_are_seeded_and_keep_images_valid() -> None:
         assert out.ndim == 3 and out.shape[2] == 3
         assert first.frame_step in (1, 2)
     assert augmentation("clip", "rotate").params != augmentation("other", "rotate").params
+
+
+def test_another_emotion_model_switches_the_forecaster_off() -> None:
+    """Its inputs are the emotion model's probabilities: with another model they are another
+    distribution, so no forecast is made rather than a silently skewed one."""
+    from dataclasses import replace
+
+    from burnout_tui.config import Config
+    from burnout_tui.runtime.personal_models import load_forecaster
+
+    config = Config()
+    assert load_forecaster(config, None, None) is not None
+    other = replace(config, emotion=EmotionConfig(model="minixception"))
+    assert load_forecaster(other, None, None) is None
