@@ -76,25 +76,6 @@ def bland_altman(a: Sequence[float] | FloatArray, b: Sequence[float] | FloatArra
 
 
 @dataclass(frozen=True, slots=True)
-class CorrelationStats:
-    n: int
-    pearson_r: float
-    pearson_p: float
-    pearson_ci_low: float
-    pearson_ci_high: float
-    spearman_rho: float
-    spearman_p: float
-    mae: float
-    ba_mean_diff: float
-    ba_sd_diff: float
-    ba_loa_low: float
-    ba_loa_high: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
 class Association:
     """Whether two measures move together, on whatever scales they have."""
 
@@ -142,6 +123,18 @@ def association_stats(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CorrelationStats(Association):
+    """An `Association` of two scores on the same 0-1 scale, plus how well one stands in
+    for the other there."""
+
+    mae: float
+    ba_mean_diff: float
+    ba_sd_diff: float
+    ba_loa_low: float
+    ba_loa_high: float
+
+
 def correlation_stats(
     system: Sequence[float] | FloatArray, survey: Sequence[float] | FloatArray
 ) -> CorrelationStats:
@@ -154,13 +147,7 @@ def correlation_stats(
     association = association_stats(x, y)
     agreement = bland_altman(x, y)
     return CorrelationStats(
-        n=association.n,
-        pearson_r=association.pearson_r,
-        pearson_p=association.pearson_p,
-        pearson_ci_low=association.pearson_ci_low,
-        pearson_ci_high=association.pearson_ci_high,
-        spearman_rho=association.spearman_rho,
-        spearman_p=association.spearman_p,
+        **asdict(association),
         mae=float(np.mean(np.abs(x - y))),
         ba_mean_diff=agreement.mean_diff,
         ba_sd_diff=agreement.sd_diff,
