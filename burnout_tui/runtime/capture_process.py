@@ -30,9 +30,7 @@ from concurrent.futures import Future
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
-
-import duckdb
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
@@ -40,8 +38,9 @@ from burnout_tui.runtime import capture_messages as messages
 from burnout_tui.runtime.capture_messages import CaptureSettings, Reply, Request, Snapshot
 from burnout_tui.runtime.results import FrameResult
 from burnout_tui.runtime.worker_status import WorkerState, WorkerStatus
-from burnout_tui.store import StoreError, open_database
-from burnout_tui.store.connect import IN_MEMORY
+
+if TYPE_CHECKING:
+    import duckdb
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -358,7 +357,13 @@ class CaptureProcess:
             future.set_exception(CaptureGone(gone))
 
     def _recover(self) -> bool:
-        """Mark the child's session `interrupted` from here, now that the file is free."""
+        """Mark the child's session `interrupted` from here, now that the file is free.
+        The store (and DuckDB) is imported only now: the UI process never needs it else."""
+        import duckdb
+
+        from burnout_tui.store import StoreError, open_database
+        from burnout_tui.store.connect import IN_MEMORY
+
         db = self.settings.db
         if str(db) == IN_MEMORY:
             return False

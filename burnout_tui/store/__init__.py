@@ -1,31 +1,53 @@
-"""The DuckDB store: opening the file, its schema, the frame writer and row functions."""
+"""The DuckDB store: opening the file, its schema, the frame writer and row functions.
+
+The names below are loaded on first use (PEP 562), not when the package is: the
+monitor's UI process imports store modules such as `store.surveys` only so that their
+query functions can be named to the capture process, which runs them, and must not load
+DuckDB and Arrow for that. Submodules (`store.repository`, …) import as usual.
+"""
 
 from __future__ import annotations
 
-from burnout_tui.store import repository
-from burnout_tui.store.connect import store_cursor
-from burnout_tui.store.database import StoreError, migrate, open_database, schema_version
-from burnout_tui.store.rows import FrameRow, stored_rows
-from burnout_tui.store.schema import (
-    FATIGUE_COLUMNS,
-    FEATURE_COLUMNS,
-    MIGRATIONS,
-    PROBABILITY_COLUMNS,
-)
-from burnout_tui.store.writer import FrameWriter
+import importlib
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "FATIGUE_COLUMNS",
-    "FEATURE_COLUMNS",
-    "MIGRATIONS",
-    "PROBABILITY_COLUMNS",
-    "FrameRow",
-    "FrameWriter",
-    "StoreError",
-    "migrate",
-    "open_database",
-    "repository",
-    "schema_version",
-    "store_cursor",
-    "stored_rows",
-]
+if TYPE_CHECKING:
+    from burnout_tui.store.connect import store_cursor as store_cursor
+    from burnout_tui.store.database import StoreError as StoreError
+    from burnout_tui.store.database import migrate as migrate
+    from burnout_tui.store.database import open_database as open_database
+    from burnout_tui.store.database import schema_version as schema_version
+    from burnout_tui.store.rows import FrameRow as FrameRow
+    from burnout_tui.store.rows import stored_rows as stored_rows
+    from burnout_tui.store.schema import FATIGUE_COLUMNS as FATIGUE_COLUMNS
+    from burnout_tui.store.schema import FEATURE_COLUMNS as FEATURE_COLUMNS
+    from burnout_tui.store.schema import MIGRATIONS as MIGRATIONS
+    from burnout_tui.store.schema import PROBABILITY_COLUMNS as PROBABILITY_COLUMNS
+    from burnout_tui.store.writer import FrameWriter as FrameWriter
+
+EXPORTS: dict[str, str] = {
+    "FATIGUE_COLUMNS": "schema",
+    "FEATURE_COLUMNS": "schema",
+    "MIGRATIONS": "schema",
+    "PROBABILITY_COLUMNS": "schema",
+    "FrameRow": "rows",
+    "FrameWriter": "writer",
+    "StoreError": "database",
+    "migrate": "database",
+    "open_database": "database",
+    "schema_version": "database",
+    "store_cursor": "connect",
+    "stored_rows": "rows",
+}
+"""Each exported name and the submodule that defines it."""
+
+__all__ = sorted(EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    module = EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import duckdb
-
-from burnout_tui.store.database import StoreError
+from burnout_tui.store.errors import StoreError
 from burnout_tui.store.track_tables import TRACK_TABLES
+
+if TYPE_CHECKING:
+    import duckdb
 
 FinalStatus = Literal["complete", "failed", "truncated"]
 FINAL_STATUSES: tuple[str, ...] = ("complete", "failed", "truncated")
@@ -97,7 +98,7 @@ def delete_session(con: duckdb.DuckDBPyConnection, session_id: int) -> None:
         con.execute("UPDATE surveys SET session_id = NULL WHERE session_id = ?", [session_id])
         con.execute("DELETE FROM sessions WHERE session_id = ?", [session_id])
         con.commit()
-    except duckdb.Error:
+    except BaseException:
         con.rollback()
         raise
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from burnout_tui.store.repository import add_survey
 from burnout_tui.surveys import Instrument, SurveyResult
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def record_survey(

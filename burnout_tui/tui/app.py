@@ -13,8 +13,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-import duckdb
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -22,12 +22,15 @@ from textual.screen import Screen
 from burnout_tui.config import Config
 from burnout_tui.errors import UserError
 from burnout_tui.interrupts import Restore, Termination, on_termination
-from burnout_tui.tui.screens.error_modal import ErrorModal, StoreFailed
+from burnout_tui.tui.screens.error_modal import ErrorModal, StoreFailed, database_errors
 from burnout_tui.tui.screens.finalising_screen import FinalisingScreen
 from burnout_tui.tui.screens.monitor_screen import TICK_S, MonitorScreen
 from burnout_tui.tui.screens.people_screen import PeopleScreen
 from burnout_tui.tui.state.capture_protocol import Capture
 from burnout_tui.tui.state.store_access import CursorStore, StoreAccess
+
+if TYPE_CHECKING:
+    import duckdb
 
 DISCLAIMER = "research proxy, not a diagnosis"
 
@@ -177,7 +180,7 @@ class MonitorApp(App[None]):
             self._capture_stopped = True
             try:
                 self.capture.stop()
-            except (duckdb.Error, UserError) as error:
+            except database_errors(UserError) as error:
                 self.finalise_error = f"the session could not be finalised: {error}"
 
     @on(StoreFailed)

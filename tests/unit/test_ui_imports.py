@@ -1,12 +1,14 @@
-"""The monitor's UI process loads no model runtime: ONNX Runtime and OpenCV live in the
-capture process, and the results the UI unpickles come from modules that load neither."""
+"""The monitor's UI process loads no model runtime and no database: ONNX Runtime, OpenCV,
+DuckDB and Arrow live in the capture process, and the results the UI unpickles, like the
+query functions it names to that process, come from modules that load none of them."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-MODEL_MODULES = ("onnxruntime", "cv2", "burnout_tui.runtime.pipeline")
+CAPTURE_ONLY = ("onnxruntime", "cv2", "duckdb", "pyarrow", "burnout_tui.runtime.pipeline")
+"""Tens of megabytes each that the UI process would hold for nothing (issue #12's RSS target)."""
 
 PROBE = """
 import pickle, sys
@@ -19,14 +21,26 @@ face = FaceResult(0, Face((1, 2, 3, 4), 0.9, {}), np.zeros(7, np.float32),
 payload = pickle.dumps((FrameResult(0, 0.0, (face,), True),
                         WorkerStatus(WorkerState.RUNNING, "", 1, 1, 1, 0, 30.0, "demo", None)))
 import burnout_tui.tui.app, burnout_tui.tui.run, burnout_tui.runtime.capture_process
+import burnout_tui.tui.screens.history_screen, burnout_tui.tui.screens.survey_screen
 pickle.loads(payload)
 print(" ".join(sorted(name for name in {mods} if name in sys.modules)))
 """
 
 
-def test_the_ui_process_loads_no_model_runtime() -> None:
-    probe = PROBE.replace("{mods}", repr(MODEL_MODULES))
+def test_the_ui_process_loads_no_model_runtime_or_database() -> None:
+    probe = PROBE.replace("{mods}", repr(CAPTURE_ONLY))
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.split() == []
+
+
+def test_the_store_package_exports_load_on_first_use() -> None:
+    import importlib
+
+    import burnout_tui.store as store
+
+    for name, module in store.EXPORTS.items():
+        value = getattr(store, name)
+        defined = importlib.import_module(f"burnout_tui.store.{module}")
+        assert getattr(defined, name) is value, name

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import duckdb
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -23,11 +22,20 @@ from textual.widgets import Label, Static
 
 from burnout_tui.runtime.capture_process import CaptureGone
 
-DATABASE_ERRORS: tuple[type[Exception], ...] = (duckdb.Error, CaptureGone)
-"""What a worker's database call is expected to raise: DuckDB's own errors (a closed
-connection, a read-only or damaged file, a full disk), and `CaptureGone` once the capture
-process, which owns the database, has ended. Anything else is a bug and crashes the app
-loudly through Textual's worker error handling."""
+
+def database_errors(*also: type[Exception]) -> tuple[type[Exception], ...]:
+    """What a worker's database call is expected to raise, with `also`: DuckDB's own errors
+    (a closed connection, a read-only or damaged file, a full disk), and `CaptureGone` once
+    the capture process, which owns the database, has ended. Anything else is a bug and
+    crashes the app loudly through Textual's worker error handling.
+
+    A function, called in the `except` clause, because Python evaluates that only once
+    something was raised: the monitor's UI process never holds the database, and importing
+    DuckDB up front would cost it tens of megabytes for an error type. A DuckDB error that
+    came from the capture process has imported DuckDB already, by being unpickled."""
+    import duckdb
+
+    return (duckdb.Error, CaptureGone, *also)
 
 
 class StoreFailed(Message):

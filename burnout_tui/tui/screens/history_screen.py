@@ -22,7 +22,7 @@ from burnout_tui.tui.formatting import (
     format_percent,
     level_content,
 )
-from burnout_tui.tui.screens.error_modal import DATABASE_ERRORS, StoreFailed
+from burnout_tui.tui.screens.error_modal import StoreFailed, database_errors
 from burnout_tui.tui.state.history_queries import (
     SessionDetail,
     SessionRow,
@@ -148,7 +148,7 @@ class HistoryScreen(Screen[None]):
     def load_sessions(self) -> None:
         try:
             rows = self.store.run(list_sessions, self.user, self.config)
-        except DATABASE_ERRORS as error:
+        except database_errors() as error:
             self.post_message(StoreFailed("history not loaded", error))
             return
         self.post_message(self.SessionsLoaded(rows))
@@ -183,7 +183,7 @@ class HistoryScreen(Screen[None]):
     def load_detail(self, session_id: int) -> None:
         try:
             detail = self.store.run(session_detail, session_id)
-        except DATABASE_ERRORS as error:
+        except database_errors() as error:
             self.post_message(StoreFailed(f"session {session_id} not loaded", error))
             return
         self.post_message(self.DetailLoaded(detail))

@@ -24,7 +24,7 @@ from textual.widgets import Footer, Header, Static
 from burnout_tui.config import Config
 from burnout_tui.runtime.worker_status import WorkerState
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S
-from burnout_tui.tui.screens.error_modal import DATABASE_ERRORS, StoreFailed
+from burnout_tui.tui.screens.error_modal import StoreFailed, database_errors
 from burnout_tui.tui.screens.history_screen import HistoryScreen
 from burnout_tui.tui.screens.monitor_screen import TICK_S
 from burnout_tui.tui.screens.person_screen import PersonScreen
@@ -44,9 +44,6 @@ from burnout_tui.tui.widgets import PersonPanel
 PANEL_MIN_WIDTH = 50
 """Narrowest useful panel: label, a trace of a few seconds, and the value. At 80 columns
 the grid has one column, at 120 two, from 150 three."""
-
-RENAME_ERRORS: tuple[type[Exception], ...] = (*DATABASE_ERRORS, ValueError)
-"""A rename's store errors, and the worker's ValueError for a name it refuses."""
 
 MAX_COLUMNS = 3
 """Past three panels side by side the traces get no wider, the grid only sparser."""
@@ -224,7 +221,8 @@ class PeopleScreen(SessionScreen):
     def save_rename(self, track_id: int, name: str) -> None:
         try:
             rename_track(self.capture, track_id, name)
-        except RENAME_ERRORS as error:
+        # The worker raises ValueError for a name it refuses.
+        except database_errors(ValueError) as error:
             self.post_message(StoreFailed(f"{default_name(track_id)} not renamed", error))
             return
         self.post_message(self.Renamed(track_id, name))

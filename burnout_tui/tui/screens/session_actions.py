@@ -20,7 +20,7 @@ from textual.widgets import Static
 
 from burnout_tui.runtime.worker_status import NoSessionError, WorkerState, WorkerStatus
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S, NO_VALUE, format_clock
-from burnout_tui.tui.screens.error_modal import DATABASE_ERRORS, StoreFailed
+from burnout_tui.tui.screens.error_modal import StoreFailed, database_errors
 from burnout_tui.tui.screens.marker_modal import MarkerModal
 from burnout_tui.tui.state.capture_protocol import Capture, recording
 
@@ -68,10 +68,6 @@ def state_content(status: WorkerStatus, user: str, recording_to: Path | None = N
     if recording_to is not None:
         parts += ["  ", Content.styled(f"● REC {recording_to}", RECORDING_STYLE)]
     return Content.assemble(*parts)
-
-
-MARKER_ERRORS: tuple[type[Exception], ...] = (*DATABASE_ERRORS, NoSessionError)
-"""A marker also fails, as a dialog, when no session is open (before start, after stop)."""
 
 
 class SessionScreen(Screen[None]):
@@ -138,7 +134,8 @@ class SessionScreen(Screen[None]):
         """Not exclusive: two markers set in quick succession are both kept."""
         try:
             at = self.capture.add_marker(note)
-        except MARKER_ERRORS as error:
+        # A marker also fails, as a dialog, when no session is open (before start, after stop).
+        except database_errors(NoSessionError) as error:
             self.post_message(StoreFailed("marker not saved", error))
             return
         self.post_message(self.MarkerSaved(at, note))

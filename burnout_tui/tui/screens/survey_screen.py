@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 from burnout_tui.store.surveys import record_survey
 from burnout_tui.surveys import Instrument, SurveyAnswerError, SurveyResult, score
 from burnout_tui.tui.formatting import BRIEF_NOTICE_S
-from burnout_tui.tui.screens.error_modal import DATABASE_ERRORS, StoreFailed
+from burnout_tui.tui.screens.error_modal import StoreFailed, database_errors
 from burnout_tui.tui.state.capture_protocol import Capture
 from burnout_tui.tui.state.store_access import StoreAccess
 from burnout_tui.tui.widgets.choice_row import ChoiceRow
@@ -165,7 +165,7 @@ class SurveyScreen(Screen[None]):
     def save(self, result: SurveyResult, user_id: int, session_id: int | None) -> None:
         try:
             self.store.run(record_survey, user_id, self.instrument, result, session_id=session_id)
-        except DATABASE_ERRORS as error:
+        except database_errors() as error:
             self.post_message(StoreFailed(f"{self.instrument.name} not saved", error))
             return
         self.post_message(self.Saved(result))

@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-import duckdb
 import numpy as np
 import numpy.typing as npt
 
 from burnout_tui.config import Config, ConfigError, config_from_table
 from burnout_tui.runtime.results import PRIMARY_TRACK
 from burnout_tui.scoring import Level, final_percent, level
+
+if TYPE_CHECKING:
+    import duckdb
 
 SESSION_LIMIT = 200
 """Most recent sessions listed; older ones stay in the database for `report` and SQL."""

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import closing
-from typing import Concatenate, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, Protocol, TypeVar
 
-import duckdb
-
-from burnout_tui.store.connect import store_cursor
+if TYPE_CHECKING:
+    import duckdb
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -39,9 +38,14 @@ class CursorStore:
     """Queries on `con`, the database of a capture running in this process.
 
     `cursor` is the UI's own connection to it; each query gets a cursor of that, so
-    closing `cursor` cuts the UI off the file while the capture goes on writing."""
+    closing `cursor` cuts the UI off the file while the capture goes on writing.
+
+    `store.connect` (and with it DuckDB) is imported here, not at the top: the real
+    monitor's UI process never builds one and so never loads DuckDB."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        from burnout_tui.store.connect import store_cursor
+
         self.cursor = store_cursor(con)
 
     def run(
@@ -50,6 +54,8 @@ class CursorStore:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
+        from burnout_tui.store.connect import store_cursor
+
         with closing(store_cursor(self.cursor)) as cursor:
             return query(cursor, *args, **kwargs)
 
