@@ -560,12 +560,15 @@ BLENDSHAPE_RUNS = 300
 
 def blendshapes_table(video: Path) -> Table:
     """`FaceBlendshapes.predict` (iris placement, the 146-point subset, one ORT run) on the
-    mesh of the clip's first face, 1 and 4 faces a call, 1 and 2 threads: median ms."""
+    mesh of the clip's first face, 1 and 4 faces a call, 1 and 2 threads: median ms. Beside
+    the shipped graph, the converter's operator-by-operator translation (before its layer
+    norm and transpose fusions) in the same run, interleaved."""
     import cv2
 
     from burnout_tui.vision.blendshapes import FaceBlendshapes
     from burnout_tui.vision.detector import FaceDetector
     from burnout_tui.vision.mesh import FaceMesh
+    from tools.convert_face_blendshapes import build_model, reference_model
 
     capture = cv2.VideoCapture(str(video))
     ok, decoded = capture.read()
@@ -576,23 +579,36 @@ def blendshapes_table(video: Path) -> Table:
     (face, *_) = FaceDetector().detect(image)
     (mesh,) = FaceMesh().predict(image, [face])
     table = Table(title="Blendshapes per call, median ms (target ≤ 1 ms a face, 2 threads)")
-    for column in ("faces", "threads", "ms per call", "ms per face", "target"):
+    for column in ("graph", "faces", "threads", "ms per call", "ms per face", "target"):
         table.add_column(column, justify="right")
-    for threads in (1, 2):
-        model = FaceBlendshapes(threads=threads)
-        for faces in (1, 4):
-            meshes = [mesh.points] * faces
-            model.predict(meshes)
-            timings = []
-            for _ in range(BLENDSHAPE_RUNS):
-                start = time.perf_counter()
-                model.predict(meshes)
-                timings.append(1000 * (time.perf_counter() - start))
-            median = float(np.median(timings))
-            target = f"≤ {BLENDSHAPE_TARGET_MS:.1f}" if threads == 2 else ""
-            table.add_row(
-                str(faces), str(threads), f"{median:.3f}", f"{median / faces:.3f}", target
-            )
+    with tempfile.TemporaryDirectory() as tmp:
+        unfused = Path(tmp) / "face_blendshapes_unfused.onnx"
+        unfused.write_bytes(build_model(reference_model(), fuse=False).SerializeToString())
+        for threads in (1, 2):
+            models = {
+                "shipped (fused)": FaceBlendshapes(threads=threads),
+                "as translated": FaceBlendshapes(threads=threads, model=unfused),
+            }
+            for faces in (1, 4):
+                meshes = [mesh.points] * faces
+                timings: dict[str, list[float]] = {name: [] for name in models}
+                for _ in range(BLENDSHAPE_RUNS):
+                    for name, model in models.items():
+                        start = time.perf_counter()
+                        model.predict(meshes)
+                        timings[name].append(1000 * (time.perf_counter() - start))
+                for name, measured in timings.items():
+                    median = float(np.median(measured))
+                    shipped = name == "shipped (fused)"
+                    target = f"≤ {BLENDSHAPE_TARGET_MS:.1f}" if threads == 2 and shipped else ""
+                    table.add_row(
+                        name,
+                        str(faces),
+                        str(threads),
+                        f"{median:.3f}",
+                        f"{median / faces:.3f}",
+                        target,
+                    )
     return table
 
 

@@ -49,6 +49,7 @@ from onnx import TensorProto, helper
 from burnout_tui.measures import BLENDSHAPE_NAMES
 from burnout_tui.vision.blendshapes import BLENDSHAPE_LANDMARKS
 from tools.convert_face_mesh import _OPERATOR_NAMES, Handler, _Activation, _Converter
+from tools.onnx_fusions import drop_swap_transposes, fuse_layer_norms
 from tools.onnx_model import finish_model, write_model
 from tools.upstream_wheel import REPO_ROOT
 
@@ -71,6 +72,12 @@ KEEP_BATCH = -1
 """Reshape's "whatever is left" size, put on the batch axis so N faces run at once."""
 SLICE_TO_END = np.iinfo(np.int64).max
 """ONNX Slice's end for "to the end of the axis" (what TFLite's end mask means)."""
+MIXER_RANK = 4
+"""The mixer's tensors are (N, 1, tokens, channels), TFLite's layout."""
+MIXER_BLOCKS = 4
+LAYER_NORMS = 2 * MIXER_BLOCKS
+SWAPPED_CHAINS = 1 + MIXER_BLOCKS
+"""Transposed MLPs: the token embedding, and each block's token-mixing MLP."""
 
 
 class BundleError(ValueError):
@@ -327,7 +334,9 @@ def _last_operator(converter: _MixerConverter) -> tuple[str, int, int]:
     return kind, int(op.InputsAsNumpy()[0]), int(op.OutputsAsNumpy()[0])
 
 
-def build_model(data: bytes) -> onnx.ModelProto:
+def build_model(data: bytes, *, fuse: bool = True) -> onnx.ModelProto:
+    """The ONNX model; `fuse=False` keeps the operator-by-operator translation, for
+    `make bench` to show what the fusions save."""
     model = tflite.Model.GetRootAsModel(data, 0)
     converter = _MixerConverter(model)
     graph = converter.graph
@@ -357,6 +366,16 @@ def build_model(data: bytes) -> onnx.ModelProto:
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", NUM_BLENDSHAPES])],
         converter.initializers,
     )
+    fused = (
+        (fuse_layer_norms(onnx_graph, MIXER_RANK), drop_swap_transposes(onnx_graph))
+        if fuse
+        else (LAYER_NORMS, SWAPPED_CHAINS)
+    )
+    if fused != (LAYER_NORMS, SWAPPED_CHAINS):
+        raise ValueError(
+            f"expected {LAYER_NORMS} layer norms and {SWAPPED_CHAINS} transposed MLPs,"
+            f" fused {fused}"
+        )
     return finish_model(
         onnx_graph,
         PRODUCER,

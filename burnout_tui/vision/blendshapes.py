@@ -14,6 +14,7 @@ not worth its time per face.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -60,32 +61,46 @@ about 11.7 mm across and the eye opening about 28-30 mm wide."""
 
 Points = npt.NDArray[np.float32]
 
+EYE_CONTOURS = np.array([RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR])
+IRIS_ORDER = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0], [0.0, 1.0]], np.float32)
+"""Each iris's five points as (along, across) multiples of its radius: the Face
+Landmarker's order for both eyes is the centre, then towards the image's right along the
+eye line, up, left, down (image y points down, `across` is the eye line turned by +90°)."""
+MESH_INPUTS = np.array([index for index in BLENDSHAPE_LANDMARKS if index < MESH_POINTS])
+"""The model's inputs the 468-point mesh has; the other ten, last in the model's order,
+are the iris points 468-477 in order, which `irises` gives."""
 
-def iris_points(mesh_points: Points) -> Points:
-    """The 478-point topology from a (468, 3) mesh (x, y, z), with placed iris points (their
-    z is the eye's mean depth)."""
+
+def irises(mesh_points: Points) -> Points:
+    """The Face Landmarker's ten iris points (468-477: right iris, then left) placed on a
+    (468, 3) mesh's eyes, (10, 3); their z is the eye's mean depth."""
     if mesh_points.shape != (MESH_POINTS, 3):
         raise ValueError(f"expected ({MESH_POINTS}, 3) mesh points, found {mesh_points.shape}")
-    irises = []
-    for contour in (RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR):
-        eye = mesh_points[list(contour)]
-        centre = eye.mean(axis=0)
-        along = eye[RIGHT_CORNER] - eye[0]
-        width = max(float(np.linalg.norm(along[:2])), MIN_EYE_WIDTH_PX)
-        radius = IRIS_RADIUS * width
-        direction = along / width
-        across = np.array([-direction[1], direction[0], 0.0], dtype=np.float32)
-        # The Face Landmarker's order after the centre, for both eyes: towards the
-        # image's right along the eye line, up, left, down (image y points down).
-        offsets = radius * np.stack([direction, -across, -direction, across])
-        irises.append(np.vstack([centre[None], centre[None] + offsets]))
-    return np.vstack([mesh_points, *irises]).astype(np.float32)
+    eyes = mesh_points[EYE_CONTOURS]
+    centres = eyes.mean(axis=1)
+    along = eyes[:, RIGHT_CORNER] - eyes[:, 0]
+    widths = np.maximum(np.hypot(along[:, 0], along[:, 1]), MIN_EYE_WIDTH_PX)
+    direction = along / widths[:, None]
+    across = np.zeros_like(direction)
+    across[:, 0], across[:, 1] = -direction[:, 1], direction[:, 0]
+    radii = IRIS_RADIUS * widths
+    offsets = (
+        IRIS_ORDER[None, :, :1] * direction[:, None] + IRIS_ORDER[None, :, 1:] * across[:, None]
+    )
+    points: Points = (centres[:, None] + radii[:, None, None] * offsets).astype(np.float32)
+    return points.reshape(-1, 3)
+
+
+def iris_points(mesh_points: Points) -> Points:
+    """The 478-point topology from a (468, 3) mesh (x, y, z), with placed iris points."""
+    return np.vstack([mesh_points, irises(mesh_points)]).astype(np.float32)
 
 
 def model_input(points: Points) -> Points:
     """The model's (146, 2) input from 468 or 478 landmarks in pixels."""
     if points.shape[0] == MESH_POINTS:
-        points = iris_points(points)
+        both = (points[MESH_INPUTS, :2], irises(points)[:, :2])
+        return np.concatenate(both).astype(np.float32, copy=False)
     if points.shape[0] != IRIS_POINTS:
         raise ValueError(f"expected {MESH_POINTS} or {IRIS_POINTS} points, found {len(points)}")
     return np.ascontiguousarray(points[list(BLENDSHAPE_LANDMARKS), :2], dtype=np.float32)
@@ -94,8 +109,10 @@ def model_input(points: Points) -> Points:
 class FaceBlendshapes:
     """The 52 coefficients of every face of a frame, in one batch."""
 
-    def __init__(self, threads: int = DEFAULT_THREADS) -> None:
-        self.session = load_session(MODEL_FILENAME, threads)
+    def __init__(self, threads: int = DEFAULT_THREADS, model: str | Path = MODEL_FILENAME) -> None:
+        """`model` is the shipped file by default; a path is another graph of the same model
+        (the bench's unfused translation)."""
+        self.session = load_session(model, threads)
 
     def run(self, inputs: Points) -> Points:
         """The model on a (N, 146, 2) batch: (N, 52) coefficients."""

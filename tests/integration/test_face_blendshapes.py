@@ -45,6 +45,26 @@ def test_converter_rebuilds_the_committed_file(tflite_model: bytes) -> None:
     assert built.SerializeToString(deterministic=True) == model_path(MODEL_FILENAME).read_bytes()
 
 
+FUSION_ATOL = 1e-5
+"""The fused graph against the operator-by-operator one: the same arithmetic, summed in
+another order inside `LayerNormalization` (measured 7.7e-7)."""
+
+
+def test_fusions_keep_the_arithmetic_and_cut_nodes(tflite_model: bytes, tmp_path: Path) -> None:
+    from tools import convert_face_blendshapes
+
+    unfused = convert_face_blendshapes.build_model(tflite_model, fuse=False)
+    path = tmp_path / "unfused.onnx"
+    path.write_bytes(unfused.SerializeToString())
+    points = np.random.default_rng(0).uniform(100, 400, (8, 146, 2)).astype(np.float32)
+    expected = FaceBlendshapes(model=path).run(points)
+    np.testing.assert_allclose(FaceBlendshapes().run(points), expected, atol=FUSION_ATOL)
+    fused = convert_face_blendshapes.build_model(tflite_model)
+    assert len(fused.graph.node) < len(unfused.graph.node) / 2
+    assert {node.op_type for node in fused.graph.node} >= {"LayerNormalization"}
+    assert "Transpose" not in {node.op_type for node in fused.graph.node}
+
+
 def run_litert(model: bytes, inputs: np.ndarray) -> Any:
     litert = pytest.importorskip(
         "ai_edge_litert.interpreter", reason="LiteRT (ai-edge-litert) has no build here"
