@@ -39,7 +39,13 @@ from burnout_tui.scoring import RollingScore, frame_scores
 from burnout_tui.scoring.calibration import Calibration
 from burnout_tui.scoring.fatigue import Baseline, FatigueFrame, FatigueTracker
 from burnout_tui.signals.blink_baseline import BlinkBaseline
-from burnout_tui.signals.drowsiness import BlinkRecord, BlinkTrack, DrowsinessLevel, PendingBlink
+from burnout_tui.signals.drowsiness import (
+    BlinkRecord,
+    BlinkTrack,
+    DrowsinessLevel,
+    PendingBlink,
+    TrackBlinks,
+)
 from burnout_tui.signals.heart import HeartTracker, PulseFrame
 from burnout_tui.sources.frame import Frame
 from burnout_tui.vision.align import aligned_crop
@@ -333,10 +339,13 @@ class DrowsinessStage:
             for work, done in zip(faces, records, strict=True)
         )
 
-    def flush(self) -> list[tuple[int, tuple[BlinkRecord, ...]]]:
-        """The end of the session: per track, the blink still waiting for its 0.4 s of
-        context if its reopening was seen, with its window's level (usually none)."""
-        track_ids = sorted(self._tracks)
+    def flush(self, track_ids: Iterable[int] | None = None) -> list[TrackBlinks]:
+        """The end of the session (or, given `track_ids`, of those tracks, before they are
+        forgotten): per track, the blink still waiting for its 0.4 s of context if its
+        reopening was seen, with its window's level (usually none)."""
+        track_ids = sorted(
+            self._tracks if track_ids is None else set(track_ids) & set(self._tracks)
+        )
         pending = [self._tracks[track_id].flush() for track_id in track_ids]
         records = self._records(track_ids, pending)
         return [(t, done) for t, done in zip(track_ids, records, strict=True) if done]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import MISSING, fields
 from typing import Any
@@ -44,7 +44,7 @@ from burnout_tui.runtime.face_stages import (
 )
 from burnout_tui.runtime.results import STAGES, FaceResult, FrameResult
 from burnout_tui.scoring.calibration import Calibration
-from burnout_tui.signals.drowsiness import BlinkRecord
+from burnout_tui.signals.drowsiness import TrackBlinks
 from burnout_tui.sources.frame import Frame
 from burnout_tui.vision.detector import FaceDetector
 
@@ -119,26 +119,34 @@ class Pipeline:
         for stage in self.stages:
             stage.reset()
 
-    def flush_blinks(self) -> list[tuple[int, tuple[BlinkRecord, ...]]]:
-        """The end of the stream: per track, the blinks still pending in the drowsiness
-        stage (`DrowsinessStage.flush`), so a session's last blink is not lost."""
+    def flush_blinks(self, track_ids: Iterable[int] | None = None) -> list[TrackBlinks]:
+        """The end of the stream (or of `track_ids`): per track, the blinks still pending
+        in the drowsiness stage (`DrowsinessStage.flush`), so a track's last blink is not
+        lost."""
         return [
             found
             for stage in self.stages
             if isinstance(stage, DrowsinessStage)
-            for found in stage.flush()
+            for found in stage.flush(track_ids)
         ]
 
     def process(self, frame: Frame) -> FrameResult:
         clock = self.clock
+        ended: tuple[TrackBlinks, ...] = ()
         with clock.stage("detect"):
             located = self.policy.locate(frame.image, frame.ts)
             if located.forgotten:
+                ended = tuple(self.flush_blinks(located.forgotten))
                 for stage in self.stages:
                     stage.forget(located.forgotten)
         if not located.faces:
             return FrameResult(
-                frame.index, frame.ts, (), located.full_detection, dict(clock.last_ms)
+                frame.index,
+                frame.ts,
+                (),
+                located.full_detection,
+                dict(clock.last_ms),
+                ended_blinks=ended,
             )
         faces = tuple(
             FaceWork(track_id, face, guided=track_id in located.guided)
@@ -155,7 +163,12 @@ class Pipeline:
         self.policy.observe((width, height), meshes)
         results = sorted((face_result(work) for work in faces), key=lambda r: r.track_id)
         return FrameResult(
-            frame.index, frame.ts, tuple(results), located.full_detection, dict(clock.last_ms)
+            frame.index,
+            frame.ts,
+            tuple(results),
+            located.full_detection,
+            dict(clock.last_ms),
+            ended_blinks=ended,
         )
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from burnout_tui.scoring.fatigue_frame import FatigueFrame
-from burnout_tui.signals.drowsiness import BlinkRecord, DrowsinessLevel
+from burnout_tui.signals.drowsiness import BlinkRecord, DrowsinessLevel, TrackBlinks
 from burnout_tui.signals.heart import PulseFrame
 from burnout_tui.vision.face import Face
 
@@ -53,6 +53,9 @@ class FrameResult:
     faces: tuple[FaceResult, ...]
     full_detection: bool
     timings_ms: Mapping[str, float] = field(default_factory=dict)
+    ended_blinks: tuple[TrackBlinks, ...] = ()
+    """The blinks completed by tracks that ended on this frame (their face left): the
+    blink each was still holding for its 0.4 s of context, stored rather than lost."""
 
     @property
     def primary(self) -> FaceResult | None:

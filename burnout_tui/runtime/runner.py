@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -42,6 +42,7 @@ from burnout_tui.runtime.pipeline import Pipeline
 from burnout_tui.runtime.recording import Recorder
 from burnout_tui.runtime.results import FrameResult
 from burnout_tui.runtime.worker_status import NoSessionError
+from burnout_tui.signals.drowsiness import TrackBlinks
 from burnout_tui.sources.frame import Frame
 from burnout_tui.store import FrameWriter, StoreError, repository, stored_rows
 from burnout_tui.store.blink_rows import BlinkRow
@@ -232,10 +233,12 @@ class SessionRunner:
             self._name_new_tracks(session_id, result)
         if self.recorder is not None:
             self.recorder.put(frame.image, result, self.track_names())
-        if result.faces:
+        if result.faces or result.ended_blinks:
             with pipeline.clock.stage("store"):
+                rows = stored_rows(session_id, number, result.ts, result.faces)
+                rows.extend(_blink_rows(session_id, number, result.ts, result.ended_blinks))
                 try:
-                    self._writer.put_many(stored_rows(session_id, number, result.ts, result.faces))
+                    self._writer.put_many(rows)
                 except StoreError as error:
                     self._write_error = error
                     raise
@@ -270,11 +273,7 @@ class SessionRunner:
         if self.pipeline is None or self._last_frame is None or self._session_id is None:
             return
         number, ts = self._last_frame
-        rows = [
-            BlinkRow.from_record(self._session_id, number, ts, track_id, record)
-            for track_id, records in self.pipeline.flush_blinks()
-            for record in records
-        ]
+        rows = _blink_rows(self._session_id, number, ts, self.pipeline.flush_blinks())
         if rows:
             self._writer.put_many(rows)
 
@@ -363,3 +362,15 @@ class SessionRunner:
 
 
 __all__ = ["NoPipelineError", "SessionCounts", "SessionRunner"]
+
+
+def _blink_rows(
+    session_id: int, frame_index: int, ts: float, per_track: Iterable[TrackBlinks]
+) -> list[BlinkRow]:
+    """Blinks not attached to a face of the frame they are stored on: those of a track that
+    ended there, or that the session's end completed."""
+    return [
+        BlinkRow.from_record(session_id, frame_index, ts, track_id, record)
+        for track_id, records in per_track
+        for record in records
+    ]

@@ -70,6 +70,10 @@ class BlinkRecord:
     level: DrowsinessLevel | None = None
 
 
+TrackBlinks = tuple[int, tuple[BlinkRecord, ...]]
+"""A track id and blinks of that track."""
+
+
 @dataclass(frozen=True, slots=True)
 class PendingBlink:
     """A blink this frame completed, with the window the model is to read (if any)."""

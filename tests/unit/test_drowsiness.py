@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from burnout_tui.runtime.drowsiness_model import (
     DrowsinessModel,
     DrowsinessModelError,
 )
-from burnout_tui.runtime.face_policy import LargestFace
+from burnout_tui.runtime.face_policy import LargestFace, Located
 from burnout_tui.runtime.face_stages import DrowsinessStage, FaceWork, calibrated_blinks
 from burnout_tui.runtime.pipeline import Pipeline, make_detector
 from burnout_tui.runtime.results import FaceResult, FrameResult
@@ -42,7 +43,9 @@ from burnout_tui.store.blink_rows import BlinkRow, blink_rows
 from burnout_tui.store.calibrations import latest_calibration, save_calibration
 from burnout_tui.store.drowsiness_summary import session_drowsiness
 from burnout_tui.store.rows import stored_rows
+from burnout_tui.store.schema import FEATURE_COLUMNS, PROBABILITY_COLUMNS
 from burnout_tui.vision.face import Face
+from burnout_tui.vision.mesh import Mesh
 from tests.unit.test_blinks import BOTTOM_S, FALL_S, OPEN, RISE_S, blink_profile
 from tests.unit.test_store import make_row, new_session
 from tools import eval_drowsiness
@@ -364,3 +367,83 @@ def test_config_section_exists() -> None:
     assert Config().drowsiness == DrowsinessConfig()
     with pytest.raises(ValueError, match="blink_ratio"):
         DrowsinessConfig(blink_ratio=1.5)
+
+
+class LeavingFace:
+    """A face policy for one person who is in view until `leaves_at` (a frame index) and
+    then gone: the policy forgets their track on that frame, as a real one does."""
+
+    def __init__(self, leaves_at: int) -> None:
+        self.leaves_at = leaves_at
+        self.frame = 0
+
+    def reset(self) -> None:
+        self.frame = 0
+
+    def locate(self, image: np.ndarray, ts: float) -> Located:
+        self.frame += 1
+        if self.frame - 1 < self.leaves_at:
+            return Located(((0, Face(box=(0, 0, 10, 10), score=0.9)),), False)
+        forgotten = frozenset({0}) if self.frame - 1 == self.leaves_at else frozenset()
+        return Located((), False, forgotten=forgotten)
+
+    def observe(self, frame_size: tuple[int, int], meshes: Mapping[int, Mesh]) -> None:
+        pass
+
+
+class ScriptedEyes:
+    """Stands in for the stages before the drowsiness one: each frame's EAR from a script,
+    and neutral values for the fields every stored face needs."""
+
+    clock = "score"
+
+    def __init__(self, ear: dict[int, float]) -> None:
+        self.ear = ear
+
+    def reset(self) -> None:
+        pass
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        pass
+
+    def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
+        e = self.ear[frame.index]
+        return tuple(
+            replace(
+                work,
+                measures=MeshMeasures(e, e, 0.05, 0.0, 0.0, 0.0),
+                probs=np.full(len(PROBABILITY_COLUMNS), 1 / len(PROBABILITY_COLUMNS), np.float32),
+                features=np.zeros(len(FEATURE_COLUMNS), np.float32),
+                frame_score=0.0,
+                rolling_score=0.0,
+            )
+            for work in faces
+        )
+
+
+def test_a_face_that_leaves_keeps_its_last_blink(
+    loaded_config: Config, con: duckdb.DuckDBPyConnection, model: DrowsinessModel
+) -> None:
+    """The blink still waiting for its context when the face leaves view is stored on the
+    frame its track ends, not dropped with the track."""
+    stage = DrowsinessStage(DrowsinessConfig(), FatigueConfig().max_gap_s, None, model)
+    t = np.arange(0.0, 4.0 + FALL_S + BOTTOM_S + RISE_S + 0.2, 1.0 / 30.0)
+    ear = np.minimum(blink_profile(t, 2.0, 0.15), blink_profile(t, 4.0, 0.15))
+    leaves_at = len(t)
+    pipeline = Pipeline(LeavingFace(leaves_at), [ScriptedEyes(dict(enumerate(ear))), stage])
+    image = np.zeros((4, 4, 3), dtype=np.uint8)
+    ended = []
+    with SessionRunner(con, loaded_config, "ana", "scripted", pipeline) as runner:
+        session_id = runner.begin()
+        for index in range(leaves_at + 30):
+            ts = index / 30.0
+            ended += runner.process(Frame(index, ts, image)).ended_blinks
+        runner.finish()
+    ((track_id, (record,)),) = ended
+    assert track_id == 0 and record.blink.start_ts > 3.5
+    stored = con.execute(
+        "SELECT track_id, frame_index, start_ts FROM blinks WHERE session_id = ? ORDER BY ts",
+        [session_id],
+    ).fetchall()
+    assert [(row[0], row[1]) for row in stored] == [(0, stored[0][1]), (0, leaves_at)]
+    assert stored[-1][2] == pytest.approx(record.blink.start_ts)
