@@ -49,7 +49,11 @@ from onnx import TensorProto, helper
 from burnout_tui.measures import BLENDSHAPE_NAMES
 from burnout_tui.vision.blendshapes import BLENDSHAPE_LANDMARKS
 from tools.convert_face_mesh import _OPERATOR_NAMES, Handler, _Activation, _Converter
-from tools.onnx_fusions import drop_swap_transposes, fuse_layer_norms
+from tools.onnx_fusions import (
+    compute_read_tokens_only,
+    drop_swap_transposes,
+    fuse_layer_norms,
+)
 from tools.onnx_model import finish_model, write_model
 from tools.upstream_wheel import REPO_ROOT
 
@@ -78,6 +82,9 @@ MIXER_BLOCKS = 4
 LAYER_NORMS = 2 * MIXER_BLOCKS
 SWAPPED_CHAINS = 1 + MIXER_BLOCKS
 """Transposed MLPs: the token embedding, and each block's token-mixing MLP."""
+CUT_TOKEN_MIXINGS = 1
+"""The head reads one token: the last block's second token-mixing layer computes only it."""
+EXPECTED_REWRITES = (LAYER_NORMS, SWAPPED_CHAINS, CUT_TOKEN_MIXINGS)
 
 
 class BundleError(ValueError):
@@ -366,16 +373,17 @@ def build_model(data: bytes, *, fuse: bool = True) -> onnx.ModelProto:
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", NUM_BLENDSHAPES])],
         converter.initializers,
     )
-    fused = (
-        (fuse_layer_norms(onnx_graph, MIXER_RANK), drop_swap_transposes(onnx_graph))
-        if fuse
-        else (LAYER_NORMS, SWAPPED_CHAINS)
-    )
-    if fused != (LAYER_NORMS, SWAPPED_CHAINS):
-        raise ValueError(
-            f"expected {LAYER_NORMS} layer norms and {SWAPPED_CHAINS} transposed MLPs,"
-            f" fused {fused}"
+    if fuse:
+        rewrites = (
+            fuse_layer_norms(onnx_graph, MIXER_RANK),
+            drop_swap_transposes(onnx_graph),
+            compute_read_tokens_only(onnx_graph),
         )
+        if rewrites != EXPECTED_REWRITES:
+            raise ValueError(
+                "expected (layer norms, transposed MLPs, cut token mixings) ="
+                f" {EXPECTED_REWRITES}, rewrote {rewrites}"
+            )
     return finish_model(
         onnx_graph,
         PRODUCER,

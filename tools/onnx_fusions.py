@@ -1,9 +1,9 @@
-"""Graph rewrites that keep a converted model's arithmetic and cut its node count.
+"""Graph rewrites that keep a converted model's arithmetic and cut its nodes and work.
 
 A translator that maps each TFLite operator to ONNX ones leaves small graphs of many tiny
 nodes, and on a model the size of the face blendshapes one, ONNX Runtime's cost per node
 (a kernel launch, an output allocation) is a large share of a call. ONNX Runtime's own
-optimiser does not recognise either pattern below, so the converter rewrites them:
+optimiser does none of the rewrites below, so the converter does them:
 
 - `fuse_layer_norms`: TensorFlow's layer norm as TFLite stores it (mean, squared
   difference, variance, + ε, rsqrt, × γ, then x·g + (−mean)·g: twelve nodes) becomes one
@@ -11,8 +11,10 @@ optimiser does not recognise either pattern below, so the converter rewrites the
 - `drop_swap_transposes`: a transpose of the last two axes, a chain of MatMul / Add /
   Relu with constant right-hand sides, and the transpose back become the same chain on
   the untransposed tensor with the constants transposed: (xᵀ·W + b)ᵀ = Wᵀ·x + bᵀ.
+- `compute_read_tokens_only`: what follows the last token-mixing layer is computed only
+  for the tokens the output reads (the blendshape head reads one of 97).
 
-Both work on the `GraphProto` in place and return how many patterns they rewrote, so a
+All three work on the `GraphProto` in place and return how many patterns they rewrote, so a
 converter can check it found what it expected. Node names and order are kept otherwise,
 so the output stays byte-reproducible.
 """
@@ -70,6 +72,12 @@ class _Graph:
 
     def add_constant(self, name: str, value: np.ndarray) -> str:
         self.graph.initializer.append(numpy_helper.from_array(value.astype(np.float32), name))
+        self.constants[name] = self.graph.initializer[-1]
+        return name
+
+    def add_int_constant(self, name: str, value: list[int]) -> str:
+        self.graph.initializer.append(numpy_helper.from_array(np.array(value, np.int64), name))
+        self.constants[name] = self.graph.initializer[-1]
         return name
 
     def rewrite(
@@ -89,6 +97,14 @@ class _Graph:
         kept = [tensor for tensor in self.graph.initializer if tensor.name in read]
         del self.graph.initializer[:]
         self.graph.initializer.extend(kept)
+
+
+def _int(node: onnx.NodeProto, attribute_name: str) -> int | None:
+    """A node's integer attribute (`axis`), or None if it has none."""
+    for attribute in node.attribute:
+        if attribute.name == attribute_name:
+            return int(attribute.i)
+    return None
 
 
 def _ints(node: onnx.NodeProto, attribute_name: str) -> list[int] | None:
@@ -222,3 +238,125 @@ def drop_swap_transposes(graph: onnx.GraphProto) -> int:
         rewritten += 1
     view.rewrite(removed, {})
     return rewritten
+
+
+TOKEN_AXIS = 2
+"""The token axis of the mixer's (N, 1, tokens, channels) tensors."""
+SLICE_TO_END = np.iinfo(np.int64).max
+
+
+def _first_tokens(graph: _Graph, node: onnx.NodeProto) -> int | None:
+    """e if `node` is a Slice that keeps the first e tokens and all of every other axis."""
+    if node.op_type != "Slice" or not all(name in graph.constants for name in node.input[1:]):
+        return None
+    starts, ends, axes = (graph.array(name).tolist() for name in node.input[1:4])
+    steps = graph.array(node.input[4]).tolist() if len(node.input) > 4 else [1] * len(axes)
+    if any(starts) or any(step != 1 for step in steps) or TOKEN_AXIS not in axes:
+        return None
+    others = [end for axis, end in zip(axes, ends, strict=True) if axis != TOKEN_AXIS]
+    if any(end != SLICE_TO_END for end in others):
+        return None
+    return int(ends[axes.index(TOKEN_AXIS)])
+
+
+def _row_inputs(graph: _Graph, node: onnx.NodeProto) -> list[str] | None:
+    """The inputs whose first e tokens alone give the first e tokens of `node`'s output
+    (none for a token-mixing MatMul, whose output tokens are rows of its constant); None
+    if `node` cannot be computed on fewer tokens."""
+    activations = [name for name in node.input if name not in graph.constants]
+    if node.op_type == "Add":
+        return activations
+    if node.op_type in ("Relu", "Identity") or _first_tokens(graph, node) is not None:
+        return [node.input[0]]
+    if node.op_type == "LayerNormalization" and _int(node, "axis") == LAST_AXIS:
+        return [node.input[0]]
+    if node.op_type == "MatMul" and len(activations) == 1:
+        return [] if node.input[0] in graph.constants else activations
+    return None
+
+
+def _token_rows(value: np.ndarray, tokens: int) -> np.ndarray | None:
+    """The first `tokens` rows of a constant that varies along the token axis (a token
+    MatMul's weights, a bias column), or None for one that broadcasts over it."""
+    if value.ndim < 2 or value.shape[-2] == 1:
+        return None
+    return value[..., :tokens, :]
+
+
+def compute_read_tokens_only(graph: onnx.GraphProto) -> int:
+    """Compute only the tokens the output reads.
+
+    The blendshape head reads one token of the last mixer block (the learned one), yet the
+    translation computes that block's last token-mixing layer, layer norm and channel MLP
+    for all 97. From each Slice that keeps the first e tokens, this walks back through
+    nodes that work token by token (Add, Relu, last-axis LayerNormalization, x·W) whose
+    every reader needs only those e tokens, up to the token-mixing MatMuls (W·x), whose
+    output tokens are rows of W: those keep their first e rows (and bias rows), inputs
+    also needed in full elsewhere get a Slice, and the Slices themselves become Identity.
+    Returns the number of token-mixing MatMuls cut down."""
+    view = _Graph(graph)
+    nodes = list(graph.node)
+    producers = {name: node for node in nodes for name in node.output}
+    outputs = {value.name for value in graph.output}
+    cut = 0
+    for position, head in enumerate(nodes):
+        tokens = _first_tokens(view, head)
+        readers = view.consumers.get(head.output[0], [])
+        if tokens is None or any(_first_tokens(view, reader) is not None for reader in readers):
+            continue
+        region = {id(head)}
+        for node in reversed(nodes[:position]):
+            if len(node.output) != 1:
+                continue
+            (output,) = node.output
+            users = view.consumers.get(output, [])
+            if output in outputs or not users or _row_inputs(view, node) is None:
+                continue
+            if all(
+                id(user) in region and output in (_row_inputs(view, user) or []) for user in users
+            ):
+                region.add(id(node))
+        for node in [node for node in nodes if id(node) in region]:
+            cut += _narrow(view, node, tokens, region, producers)
+    view.rewrite([], {})
+    return cut
+
+
+def _narrow(
+    graph: _Graph,
+    node: onnx.NodeProto,
+    tokens: int,
+    region: set[int],
+    producers: dict[str, onnx.NodeProto],
+) -> int:
+    """Make `node` compute only the first `tokens` tokens (see `compute_read_tokens_only`);
+    1 if it is a token-mixing MatMul, else 0."""
+    if _first_tokens(graph, node) is not None:
+        identity = helper.make_node("Identity", [node.input[0]], list(node.output), name=node.name)
+        nodes = graph.graph.node
+        nodes.insert(list(nodes).index(node), identity)
+        nodes.remove(node)
+        return 0
+    rows_in = _row_inputs(graph, node) or []
+    mixing = node.op_type == "MatMul" and node.input[0] in graph.constants
+    for index, name in enumerate(node.input):
+        if name in graph.constants:
+            rows = _token_rows(graph.array(name), tokens)
+            if rows is not None and (node.op_type == "Add" or (mixing and index == 0)):
+                node.input[index] = graph.add_constant(f"{name}.tokens{tokens}", rows)
+        elif name in rows_in and id(producers.get(name)) not in region:
+            node.input[index] = _insert_token_slice(graph, node, name, tokens)
+    return int(mixing)
+
+
+def _insert_token_slice(graph: _Graph, reader: onnx.NodeProto, name: str, tokens: int) -> str:
+    """A Slice of `name`'s first `tokens` tokens, placed just before `reader`."""
+    sliced = f"{name}.tokens{tokens}"
+    if sliced not in {output for node in graph.graph.node for output in node.output}:
+        bounds = [
+            graph.add_int_constant(f"{sliced}.{what}", value)
+            for what, value in (("starts", [0]), ("ends", [tokens]), ("axes", [TOKEN_AXIS]))
+        ]
+        node = helper.make_node("Slice", [name, *bounds], [sliced], name=sliced)
+        graph.graph.node.insert(list(graph.graph.node).index(reader), node)
+    return sliced
