@@ -26,6 +26,11 @@ The TFLite graph takes one face (batch 1); the ONNX graph takes N: reshapes keep
 axis open, slices never cut it, and the final STRIDED_SLICE that drops the batch axis
 (52,) is left out, so the output is (N, 52).
 
+The translation is then rewritten by `tools.onnx_fusions` (layer norms fused, the token
+MLPs' transposes folded into their weights, the last block cut to the one token the head
+reads): 180 nodes become 83 with the same outputs; `build_model(..., fuse=False)` keeps
+the plain translation, for the bench.
+
 Input `points`: float32 (N, 146, 2), the landmarks `BLENDSHAPE_LANDMARKS` (in that order) in
 pixels, as MediaPipe's `LandmarksToTensorCalculator` with the image size gives them (its
 normalised landmarks times width and height). Output `blendshapes`: float32 (N, 52) in
