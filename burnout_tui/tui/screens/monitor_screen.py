@@ -43,7 +43,8 @@ FIXED_LINES = 10 + HeartRatePanel.LINES
 """Lines of the monitor that are not emotion rows when the burnout chart is at its minimum:
 header, state, stats, the burnout panel (borders, its two lines, one chart line), the
 heart-rate lines, the emotions title and the footer. At 80x24 that leaves one line for
-each emotion (the burnout chart takes the rest); traces grow on taller terminals."""
+each emotion (the burnout chart takes the rest); traces grow on taller terminals. The
+optional lines (drowsiness, action cues) come on top of these when shown."""
 
 MIN_EMOTION_LINES = 2
 """Lines per emotion row the monitor keeps before it adds optional lines."""
@@ -112,9 +113,14 @@ class MonitorScreen(SessionScreen):
         yield Footer()
 
     def on_resize(self, event: Resize) -> None:
-        """The action-cue line shows only where it leaves every emotion two lines (not at
-        80x24, which keeps its layout)."""
-        lines = event.size.height - FIXED_LINES
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        """Share `height` between the emotion rows and the optional lines: the drowsiness
+        line once there is a level, the action-cue line only where it leaves every emotion
+        two lines (not at 80x24, which keeps its layout)."""
+        drowsiness = self.query_one(DrowsinessLine)
+        lines = height - FIXED_LINES - (DrowsinessLine.LINES if drowsiness.display else 0)
         cues = self.query_one(ActionCuesLine)
         cues.display = lines - ActionCuesLine.LINES >= MIN_EMOTION_LINES * len(EMOTIONS)
         self.query_one(EmotionPanel).fit_rows(lines - (ActionCuesLine.LINES if cues.display else 0))
@@ -172,7 +178,11 @@ class MonitorScreen(SessionScreen):
             ),
             layout=False,
         )
-        self.query_one(DrowsinessLine).show(None if face is None else face.drowsiness)
+        drowsiness = self.query_one(DrowsinessLine)
+        shown = drowsiness.display
+        drowsiness.show(None if face is None else face.drowsiness)
+        if drowsiness.display != shown:
+            self._fit(self.size.height)
         self.query_one(ActionCuesLine).show(None if face is None else face.blendshapes)
         self.query_one("#burnout-panel").border_subtitle = format_forecast(
             series.forecast_percent(None if face is None else face.forecast),

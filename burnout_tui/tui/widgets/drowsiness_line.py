@@ -31,6 +31,8 @@ def drowsiness_content(level: DrowsinessLevel) -> Content:
 class DrowsinessLine(Static):
     """One line under the fatigue cues; `show` it each redraw with the face's level."""
 
+    LINES: ClassVar[int] = 1
+
     DEFAULT_CSS: ClassVar[str] = """
     DrowsinessLine {
         height: 1;
