@@ -165,18 +165,24 @@ def reference_rate(truth: Truth, centre: float) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class Agreement:
+class Coverage:
+    """How many of a clip's seconds had a rate reported."""
+
     name: str
     seconds: int
     reported: int
-    mae_ppg: float
-    within_5_ppg: float
-    mae_oximeter: float
-    within_5_oximeter: float
 
     @property
     def withheld(self) -> float:
         return 1.0 - self.reported / self.seconds if self.seconds else 1.0
+
+
+@dataclass(frozen=True)
+class Agreement(Coverage):
+    mae_ppg: float
+    within_5_ppg: float
+    mae_oximeter: float
+    within_5_oximeter: float
 
 
 def agreement(
@@ -219,17 +225,10 @@ def ubfc(data: Path, config: Config) -> list[Agreement]:
 
 
 @dataclass(frozen=True)
-class Plausibility:
-    name: str
-    seconds: int
-    reported: int
+class Plausibility(Coverage):
     low: float
     high: float
     distinct: int
-
-    @property
-    def withheld(self) -> float:
-        return 1.0 - self.reported / self.seconds if self.seconds else 1.0
 
     @property
     def plausible(self) -> bool:
