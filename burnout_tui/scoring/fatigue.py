@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -382,12 +382,7 @@ class FatigueTracker:
             blink,
         )
         return FatigueFrame(
-            ear_left=measures.ear_left,
-            ear_right=measures.ear_right,
-            mar=measures.mar,
-            head_yaw=measures.head_yaw,
-            head_pitch=measures.head_pitch,
-            head_roll=measures.head_roll,
+            **{item.name: getattr(measures, item.name) for item in fields(MeshMeasures)},
             eyes_closed=eyes_closed,
             blink=blink,
             yawn=yawn,

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from burnout_tui.measures import MeshMeasures
+
 STORED = "stored"
 """Field metadata key: False for a field that describes the tracker, not the person, and
 so has no column (`calibrated`)."""
 
 
 @dataclass(frozen=True, slots=True)
-class FatigueFrame:
-    """The fatigue cues of one measured frame of one person.
-
-    The six measures are the frame's own (`MeshMeasures`; angles in degrees, not relative
-    to the baseline). `eyes_closed`: both eyes read below `closed_ratio` of the open EAR
-    on this frame (False while looking away, when the eyes are not judged). `blink`: a
+class FatigueFrame(MeshMeasures):
+    """The fatigue cues of one measured frame of one person: the frame's own six measures
+    (the `MeshMeasures` fields, first; angles in degrees, not relative to the baseline)
+    and what the tracker read from them. `eyes_closed`: both eyes read below
+    `closed_ratio` of the open EAR on this frame (False while looking away, when the eyes
+    are not judged). `blink`: a
     closure of at most `max_blink_s` ended on this frame (the eyes reopened). `yawn`: a
     gape reached `min_yawn_s` on this frame, the first frame it is known to be a yawn, once
     per gape. `looking_away`: the head is turned beyond the limits from the neutral pose.
@@ -32,12 +34,6 @@ class FatigueFrame:
     from the person's baseline rather than population defaults.
     """
 
-    ear_left: float
-    ear_right: float
-    mar: float
-    head_yaw: float
-    head_pitch: float
-    head_roll: float
     eyes_closed: bool
     blink: bool
     yawn: bool
