@@ -8,8 +8,9 @@ DuckDB and Arrow for that. Submodules (`store.repository`, …) import as usual.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from burnout_tui.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from burnout_tui.store.connect import store_cursor as store_cursor
@@ -44,10 +45,6 @@ EXPORTS: dict[str, str] = {
 __all__ = sorted(EXPORTS)
 
 
-def __getattr__(name: str) -> object:
-    module = EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(
+    __name__, {name: f"{__name__}.{module}" for name, module in EXPORTS.items()}, globals()
+)

@@ -8,8 +8,9 @@ importing any module of this package runs this file first, and the value modules
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from burnout_tui.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from burnout_tui.vision.detector import FaceDetector as FaceDetector
@@ -28,13 +29,7 @@ _HOMES: dict[str, str] = {
 __all__ = ["EmotionClassifier", "Face", "FaceDetector", "FaceMesh"]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _HOMES, globals())
 
 
 def __dir__() -> list[str]:
