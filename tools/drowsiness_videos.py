@@ -19,8 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tools.train_drowsiness import FOLDS, METHODS, data_dir, load_folds, split
-
 METHOD = "ours (summary network)"
 OVERLAP = 28
 """Blinks two consecutive windows of one video share (the windows step by 2 blinks)."""
@@ -47,6 +45,10 @@ def video_ids(windows: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
 
 
 def videos() -> list[Video]:
+    """Every held-out video's reading. The trainer (and with it PyTorch) is imported here,
+    so `video_ids` can be used and tested without it."""
+    from tools.train_drowsiness import FOLDS, METHODS, data_dir, load_folds, split
+
     folds = load_folds(data_dir())
     found = []
     for held_out in FOLDS:

@@ -447,3 +447,19 @@ def test_a_face_that_leaves_keeps_its_last_blink(
     ).fetchall()
     assert [(row[0], row[1]) for row in stored] == [(0, stored[0][1]), (0, leaves_at)]
     assert stored[-1][2] == pytest.approx(record.blink.start_ts)
+
+
+def test_videos_are_told_apart_by_their_overlapping_windows() -> None:
+    from tools.drowsiness_videos import OVERLAP, video_ids
+
+    step = WINDOW_BLINKS - OVERLAP
+    blinks = np.random.default_rng(0).normal(size=(3, 60, 4)).astype(np.float32)
+    windows = np.array(
+        [
+            blinks[video, start : start + WINDOW_BLINKS]
+            for video in range(3)
+            for start in range(0, 60 - WINDOW_BLINKS + 1, step)
+        ]
+    )
+    per_video = len(range(0, 60 - WINDOW_BLINKS + 1, step))
+    assert video_ids(windows).tolist() == [v for v in range(3) for _ in range(per_video)]
