@@ -1,6 +1,6 @@
 """Classification and calibration measures for 7-class emotion probabilities (numpy only).
 
-Shared by tools/train_emotion.py (validation, temperature) and tools/eval_emotion.py
+Shared by tools/train_emotion.py (validation, temperature) and tools/emotion_eval.py
 (PublicTest), so both report the same definitions.
 """
 
@@ -22,19 +22,17 @@ FloatArray = npt.NDArray[np.float64]
 def expected_calibration_error(
     probs: npt.ArrayLike, labels: npt.ArrayLike, bins: int = ECE_BINS
 ) -> float:
-    """Top-label ECE: sum over equal-width bins of |accuracy - mean confidence| x bin share."""
-    p = np.asarray(probs, dtype=np.float64)
-    y = np.asarray(labels, dtype=np.int64)
-    confidence = p.max(axis=1)
-    correct = (p.argmax(axis=1) == y).astype(np.float64)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    index = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        members = index == b
-        if members.any():
-            total += members.mean() * abs(correct[members].mean() - confidence[members].mean())
-    return float(total)
+    """Top-label ECE: sum over equal-width bins of |accuracy - mean confidence| x bin share,
+    over the bins of `reliability`."""
+    rows = reliability(probs, labels, bins)
+    total = sum(row["count"] for row in rows)
+    return float(
+        sum(
+            row["count"] / total * abs(row["accuracy"] - row["confidence"])
+            for row in rows
+            if row["count"]
+        )
+    )
 
 
 def reliability(
