@@ -59,7 +59,7 @@ from tools.onnx_fusions import (
     drop_swap_transposes,
     fuse_layer_norms,
 )
-from tools.onnx_model import finish_model, write_model
+from tools.onnx_model import SLICE_TO_END, finish_model, write_model
 from tools.upstream_wheel import REPO_ROOT
 
 MODEL_FILENAME = "face_blendshapes.onnx"
@@ -79,8 +79,6 @@ NUM_BLENDSHAPES = len(BLENDSHAPE_NAMES)
 PRODUCER = "burnout-tui tools.convert_face_blendshapes"
 KEEP_BATCH = -1
 """Reshape's "whatever is left" size, put on the batch axis so N faces run at once."""
-SLICE_TO_END = np.iinfo(np.int64).max
-"""ONNX Slice's end for "to the end of the axis" (what TFLite's end mask means)."""
 MIXER_RANK = 4
 """The mixer's tensors are (N, 1, tokens, channels), TFLite's layout."""
 MIXER_BLOCKS = 4

@@ -22,10 +22,14 @@ so the output stays byte-reproducible.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import onnx
 from onnx import helper, numpy_helper
+
+from tools.onnx_model import SLICE_TO_END
 
 SWAP_LAST_TWO = [0, 1, 3, 2]
 """The permutation TFLite's mixer uses around every token-mixing MLP."""
@@ -70,13 +74,8 @@ class _Graph:
     def array(self, name: str) -> np.ndarray:
         return numpy_helper.to_array(self.constants[name])
 
-    def add_constant(self, name: str, value: np.ndarray) -> str:
-        self.graph.initializer.append(numpy_helper.from_array(value.astype(np.float32), name))
-        self.constants[name] = self.graph.initializer[-1]
-        return name
-
-    def add_int_constant(self, name: str, value: list[int]) -> str:
-        self.graph.initializer.append(numpy_helper.from_array(np.array(value, np.int64), name))
+    def add_constant(self, name: str, value: npt.ArrayLike, dtype: type = np.float32) -> str:
+        self.graph.initializer.append(numpy_helper.from_array(np.asarray(value, dtype), name))
         self.constants[name] = self.graph.initializer[-1]
         return name
 
@@ -93,25 +92,21 @@ class _Graph:
         ]
         del self.graph.node[:]
         self.graph.node.extend(nodes)
-        read = {name for node in nodes for name in node.input}
+        self.drop_unread_constants()
+
+    def drop_unread_constants(self) -> None:
+        read = {name for node in self.graph.node for name in node.input}
         kept = [tensor for tensor in self.graph.initializer if tensor.name in read]
         del self.graph.initializer[:]
         self.graph.initializer.extend(kept)
 
 
-def _int(node: onnx.NodeProto, attribute_name: str) -> int | None:
-    """A node's integer attribute (`axis`), or None if it has none."""
+def _attribute(node: onnx.NodeProto, attribute_name: str) -> Any:
+    """A node's attribute value (`axis`, `perm`, `axes`: an int or a list of ints), or None
+    if it has none."""
     for attribute in node.attribute:
         if attribute.name == attribute_name:
-            return int(attribute.i)
-    return None
-
-
-def _ints(node: onnx.NodeProto, attribute_name: str) -> list[int] | None:
-    """A node's integer-list attribute (`perm`, `axes`), or None if it has none."""
-    for attribute in node.attribute:
-        if attribute.name == attribute_name:
-            return list(attribute.ints)
+            return helper.get_attribute_value(attribute)
     return None
 
 
@@ -147,7 +142,7 @@ def _layer_norm(
     if total is None or set(total.input) != {scaled_x[0].output[0], scaled_mean[0].output[0]}:
         return None
     last = [[LAST_AXIS], [rank - 1]]
-    if _ints(mean, "axes") not in last or _ints(variance, "axes") not in last:
+    if _attribute(mean, "axes") not in last or _attribute(variance, "axes") not in last:
         return None
     gamma = graph.array(gamma_name).reshape(-1)
     scale = graph.add_constant(f"{gamma_name}.layer_norm_scale", gamma)
@@ -195,7 +190,7 @@ def _swap_chain(
         if len(users) != 1:
             return None
         node = users[0]
-        if node.op_type == "Transpose" and _ints(node, "perm") == SWAP_LAST_TWO:
+        if node.op_type == "Transpose" and _attribute(node, "perm") == SWAP_LAST_TWO:
             return (chain, node) if chain else None
         if node.op_type not in CHAIN_OPS or node.input[0] != tensor:
             return None
@@ -214,7 +209,7 @@ def drop_swap_transposes(graph: onnx.GraphProto) -> int:
     removed: list[onnx.NodeProto] = []
     rewritten = 0
     for start in list(graph.node):
-        if start.op_type != "Transpose" or _ints(start, "perm") != SWAP_LAST_TWO:
+        if start.op_type != "Transpose" or _attribute(start, "perm") != SWAP_LAST_TWO:
             continue
         found = _swap_chain(view, start)
         if found is None:
@@ -242,7 +237,6 @@ def drop_swap_transposes(graph: onnx.GraphProto) -> int:
 
 TOKEN_AXIS = 2
 """The token axis of the mixer's (N, 1, tokens, channels) tensors."""
-SLICE_TO_END = np.iinfo(np.int64).max
 
 
 def _first_tokens(graph: _Graph, node: onnx.NodeProto) -> int | None:
@@ -268,7 +262,7 @@ def _row_inputs(graph: _Graph, node: onnx.NodeProto) -> list[str] | None:
         return activations
     if node.op_type in ("Relu", "Identity") or _first_tokens(graph, node) is not None:
         return [node.input[0]]
-    if node.op_type == "LayerNormalization" and _int(node, "axis") == LAST_AXIS:
+    if node.op_type == "LayerNormalization" and _attribute(node, "axis") == LAST_AXIS:
         return [node.input[0]]
     if node.op_type == "MatMul" and len(activations) == 1:
         return [] if node.input[0] in graph.constants else activations
@@ -318,7 +312,7 @@ def compute_read_tokens_only(graph: onnx.GraphProto) -> int:
                 region.add(id(node))
         for node in [node for node in nodes if id(node) in region]:
             cut += _narrow(view, node, tokens, region, producers)
-    view.rewrite([], {})
+    view.drop_unread_constants()
     return cut
 
 
@@ -354,7 +348,7 @@ def _insert_token_slice(graph: _Graph, reader: onnx.NodeProto, name: str, tokens
     sliced = f"{name}.tokens{tokens}"
     if sliced not in {output for node in graph.graph.node for output in node.output}:
         bounds = [
-            graph.add_int_constant(f"{sliced}.{what}", value)
+            graph.add_constant(f"{sliced}.{what}", value, np.int64)
             for what, value in (("starts", [0]), ("ends", [tokens]), ("axes", [TOKEN_AXIS]))
         ]
         node = helper.make_node("Slice", [name, *bounds], [sliced], name=sliced)

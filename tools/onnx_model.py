@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import onnx
 from onnx import helper
 
 OPSET = 17
 IR_VERSION = 8
 """The IR version that goes with opset 17, readable by ONNX Runtime releases back to 1.13."""
+
+SLICE_TO_END = np.iinfo(np.int64).max
+"""ONNX Slice's end for "to the end of the axis" (what TFLite's end mask means)."""
 
 PRODUCER_VERSION = "1"
 """Bump when a converter's output changes on purpose."""
