@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -42,10 +42,9 @@ from burnout_tui.runtime.pipeline import Pipeline
 from burnout_tui.runtime.recording import Recorder
 from burnout_tui.runtime.results import FrameResult
 from burnout_tui.runtime.worker_status import NoSessionError
-from burnout_tui.signals.drowsiness import TrackBlinks
 from burnout_tui.sources.frame import Frame
 from burnout_tui.store import FrameWriter, StoreError, repository, stored_rows
-from burnout_tui.store.blink_rows import BlinkRow
+from burnout_tui.store.blink_rows import track_blink_rows
 from burnout_tui.store.recovery import interrupt_session
 from burnout_tui.store.repository import FinalStatus
 
@@ -236,7 +235,7 @@ class SessionRunner:
         if result.faces or result.ended_blinks:
             with pipeline.clock.stage("store"):
                 rows = stored_rows(session_id, number, result.ts, result.faces)
-                rows.extend(_blink_rows(session_id, number, result.ts, result.ended_blinks))
+                rows.extend(track_blink_rows(session_id, number, result.ts, result.ended_blinks))
                 try:
                     self._writer.put_many(rows)
                 except StoreError as error:
@@ -273,7 +272,7 @@ class SessionRunner:
         if self.pipeline is None or self._last_frame is None or self._session_id is None:
             return
         number, ts = self._last_frame
-        rows = _blink_rows(self._session_id, number, ts, self.pipeline.flush_blinks())
+        rows = track_blink_rows(self._session_id, number, ts, self.pipeline.flush_blinks())
         if rows:
             self._writer.put_many(rows)
 
@@ -362,15 +361,3 @@ class SessionRunner:
 
 
 __all__ = ["NoPipelineError", "SessionCounts", "SessionRunner"]
-
-
-def _blink_rows(
-    session_id: int, frame_index: int, ts: float, per_track: Iterable[TrackBlinks]
-) -> list[BlinkRow]:
-    """Blinks not attached to a face of the frame they are stored on: those of a track that
-    ended there, or that the session's end completed."""
-    return [
-        BlinkRow.from_record(session_id, frame_index, ts, track_id, record)
-        for track_id, records in per_track
-        for record in records
-    ]

@@ -27,24 +27,22 @@ if TYPE_CHECKING:
     from burnout_tui.store.writer import FrameWriter as FrameWriter
 
 EXPORTS: dict[str, str] = {
-    "FATIGUE_COLUMNS": "schema",
-    "FEATURE_COLUMNS": "schema",
-    "MIGRATIONS": "schema",
-    "PROBABILITY_COLUMNS": "schema",
-    "FrameRow": "rows",
-    "FrameWriter": "writer",
-    "StoreError": "database",
-    "migrate": "database",
-    "open_database": "database",
-    "schema_version": "database",
-    "store_cursor": "connect",
-    "stored_rows": "rows",
+    "FATIGUE_COLUMNS": "burnout_tui.store.schema",
+    "FEATURE_COLUMNS": "burnout_tui.store.schema",
+    "MIGRATIONS": "burnout_tui.store.schema",
+    "PROBABILITY_COLUMNS": "burnout_tui.store.schema",
+    "FrameRow": "burnout_tui.store.rows",
+    "FrameWriter": "burnout_tui.store.writer",
+    "StoreError": "burnout_tui.store.database",
+    "migrate": "burnout_tui.store.database",
+    "open_database": "burnout_tui.store.database",
+    "schema_version": "burnout_tui.store.database",
+    "store_cursor": "burnout_tui.store.connect",
+    "stored_rows": "burnout_tui.store.rows",
 }
-"""Each exported name and the submodule that defines it."""
+"""Each exported name and the module that defines it."""
 
 __all__ = sorted(EXPORTS)
 
 
-__getattr__ = lazy_getattr(
-    __name__, {name: f"{__name__}.{module}" for name, module in EXPORTS.items()}, globals()
-)
+__getattr__ = lazy_getattr(__name__, EXPORTS, globals())

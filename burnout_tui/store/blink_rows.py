@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from burnout_tui.signals.drowsiness import BlinkRecord
+from burnout_tui.signals.drowsiness import BlinkRecord, TrackBlinks
 
 BLINKS_TABLE = "blinks"
 
@@ -77,7 +77,16 @@ class BlinkRow:
 def blink_rows(session_id: int, frame_index: int, ts: float, face: Any) -> Iterable[BlinkRow]:
     """The `blinks` rows of one face of one frame: one per blink completed on it."""
     records: tuple[BlinkRecord, ...] = getattr(face, "blinks", ())
-    track_id = int(face.track_id)
+    return track_blink_rows(session_id, frame_index, ts, [(int(face.track_id), records)])
+
+
+def track_blink_rows(
+    session_id: int, frame_index: int, ts: float, per_track: Iterable[TrackBlinks]
+) -> list[BlinkRow]:
+    """The `blinks` rows of blinks stored on one frame, per track: a face's own, or those of
+    a track that ended there or that the session's end completed (no face of that frame)."""
     return [
-        BlinkRow.from_record(session_id, frame_index, ts, track_id, record) for record in records
+        BlinkRow.from_record(session_id, frame_index, ts, track_id, record)
+        for track_id, records in per_track
+        for record in records
     ]

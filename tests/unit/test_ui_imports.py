@@ -42,5 +42,5 @@ def test_the_store_package_exports_load_on_first_use() -> None:
 
     for name, module in store.EXPORTS.items():
         value = getattr(store, name)
-        defined = importlib.import_module(f"burnout_tui.store.{module}")
+        defined = importlib.import_module(module)
         assert getattr(defined, name) is value, name

@@ -219,9 +219,9 @@ class PeopleScreen(SessionScreen):
 
     @work(thread=True, group="rename")
     def save_rename(self, track_id: int, name: str) -> None:
+        # The worker raises ValueError for a name it refuses.
         try:
             rename_track(self.capture, track_id, name)
-        # The worker raises ValueError for a name it refuses.
         except database_errors(ValueError) as error:
             self.post_message(StoreFailed(f"{default_name(track_id)} not renamed", error))
             return

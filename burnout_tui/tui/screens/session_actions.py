@@ -132,9 +132,9 @@ class SessionScreen(Screen[None]):
     @work(thread=True, group="marker")
     def save_marker(self, note: str) -> None:
         """Not exclusive: two markers set in quick succession are both kept."""
+        # A marker also fails, as a dialog, when no session is open (before start, after stop).
         try:
             at = self.capture.add_marker(note)
-        # A marker also fails, as a dialog, when no session is open (before start, after stop).
         except database_errors(NoSessionError) as error:
             self.post_message(StoreFailed("marker not saved", error))
             return
