@@ -252,6 +252,28 @@ class BlendshapeStage(StatelessStage):
         )
 
 
+class TrackClocks:
+    """Each track's last frame time, to tell when the source restarted its clock (a camera
+    reconnected within the session): a track's windows cannot span the jump, though the
+    person's baseline holds."""
+
+    def __init__(self) -> None:
+        self._last: dict[int, float] = {}
+
+    def reset(self) -> None:
+        self._last = {}
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        for track_id in track_ids:
+            self._last.pop(track_id, None)
+
+    def restarted(self, track_id: int, ts: float) -> bool:
+        """Note `ts` as the track's latest time; True if it is earlier than the last one."""
+        last = self._last.get(track_id)
+        self._last[track_id] = ts
+        return last is not None and ts < last
+
+
 class FatigueStage:
     """Blinks, PERCLOS, yawns and gaze per track, from the mesh measures.
 
@@ -265,32 +287,30 @@ class FatigueStage:
         self.settings = settings
         self.baseline = baseline
         self._trackers: dict[int, FatigueTracker] = {}
-        self._last_ts: dict[int, float] = {}
+        self._clocks = TrackClocks()
 
     def reset(self) -> None:
         self._trackers = {}
-        self._last_ts = {}
+        self._clocks.reset()
 
     def forget(self, track_ids: Iterable[int]) -> None:
+        track_ids = list(track_ids)
         for track_id in track_ids:
             self._trackers.pop(track_id, None)
-            self._last_ts.pop(track_id, None)
+        self._clocks.forget(track_ids)
 
     def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
         return tuple(self._push(frame.ts, work) for work in faces)
 
     def _push(self, ts: float, work: FaceWork) -> FaceWork:
         tracker = self._trackers.get(work.track_id)
-        last_ts = self._last_ts.get(work.track_id)
+        restarted = self._clocks.restarted(work.track_id, ts)
         if tracker is None:
             tracker = FatigueTracker(self.settings, self.baseline)
-        elif last_ts is not None and ts < last_ts:
-            # The source restarted its clock (a camera reconnected within the session):
-            # the fatigue windows cannot span the jump, but the person's baseline holds.
+        elif restarted:
             learned = tracker.baseline if tracker.calibrated else None
             tracker = FatigueTracker(self.settings, learned)
         self._trackers[work.track_id] = tracker
-        self._last_ts[work.track_id] = ts
         return replace(work, fatigue=tracker.push(ts, work.measures))
 
 
@@ -319,17 +339,19 @@ class DrowsinessStage:
         self.baseline = baseline
         self.model = model
         self._tracks: dict[int, BlinkTrack] = {}
-        self._last_ts: dict[int, float] = {}
+        self._clocks = TrackClocks()
         self._levels: dict[int, DrowsinessLevel] = {}
 
     def reset(self) -> None:
-        self._tracks, self._last_ts, self._levels = {}, {}, {}
+        self._tracks, self._levels = {}, {}
+        self._clocks.reset()
 
     def forget(self, track_ids: Iterable[int]) -> None:
+        track_ids = list(track_ids)
         for track_id in track_ids:
             self._tracks.pop(track_id, None)
-            self._last_ts.pop(track_id, None)
             self._levels.pop(track_id, None)
+        self._clocks.forget(track_ids)
 
     def run(self, frame: Frame, faces: tuple[FaceWork, ...]) -> tuple[FaceWork, ...]:
         pending = [self._push(frame.ts, work) for work in faces]
@@ -378,14 +400,10 @@ class DrowsinessStage:
         if measures is None:
             return []
         track = self._tracks.get(work.track_id)
-        last_ts = self._last_ts.get(work.track_id)
-        if track is None or (last_ts is not None and ts < last_ts):
-            # A new track, or the source restarted its clock (as in `FatigueStage`): the
-            # blink windows cannot span the jump, the person's baseline holds.
+        if self._clocks.restarted(work.track_id, ts) or track is None:
             known = self.baseline if track is None else track.baseline
             track = BlinkTrack(self.settings, self.max_gap_s, known)
             self._tracks[work.track_id] = track
-        self._last_ts[work.track_id] = ts
         ear = 0.5 * (measures.ear_left + measures.ear_right)
         return track.push(ts, ear)
 
